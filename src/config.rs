@@ -1,0 +1,359 @@
+//! Typed configuration: embedded defaults, then a TOML file, then `DANANG_SSO__SECTION__KEY` environment overrides.
+//!
+//! Every section rejects unknown keys, so a typo is an error at start-up rather than a silently ignored setting.
+//! Secrets may come from files (`*_file` keys) so they stay out of the config file and the environment.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
+pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
+/// The demo directory compiled into the binary: used when `[directory] ldif_path` is not set.
+pub const DEMO_LDIF: &str = include_str!("../config/demo-directory.ldif");
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// A TOML file holding more `[[clients]]`, next to or instead of those in this file.
+    pub clients_file: Option<PathBuf>,
+    pub server: ServerConfig,
+    pub policy: PolicyConfig,
+    pub directory: DirectoryConfig,
+    pub ldap: LdapConfig,
+    pub store: StoreConfig,
+    pub keys: KeysConfig,
+    pub session: SessionConfig,
+    pub tokens: TokensConfig,
+    pub clients: Vec<ClientConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// The public base URL apps see: `iss` of every token and the prefix of every endpoint.
+    pub issuer: String,
+    /// Proxies whose `X-Forwarded-For` is believed (IP addresses).
+    pub trusted_proxies: Vec<String>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Only mailboxes in these domains may sign in; the first one completes a bare local part (`dungnv`).
+    pub allowed_domains: Vec<String>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self { allowed_domains: vec!["danang.gov.vn".into()] }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryKind {
+    #[default]
+    Ldif,
+    Ldap,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryConfig {
+    pub kind: DirectoryKind,
+    /// The LDIF file for `kind = "ldif"`; unset means the demo directory built into the binary.
+    pub ldif_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapConfig {
+    /// Servers tried in order; a failed one is skipped and retried later.
+    pub urls: Vec<String>,
+    pub bind_dn: Option<String>,
+    pub bind_password: Option<String>,
+    pub bind_password_file: Option<PathBuf>,
+    pub base_dn: String,
+    /// Search filter for an account; `{login}` is replaced by the RFC 4515-escaped mailbox.
+    pub user_filter: Option<String>,
+    pub preset: LdapPreset,
+    pub ca_file: Option<PathBuf>,
+    pub starttls: bool,
+    pub timeout_ms: u64,
+    pub pool_size: usize,
+    pub attributes: LdapAttributes,
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            bind_dn: None,
+            bind_password: None,
+            bind_password_file: None,
+            base_dn: "dc=danang,dc=gov,dc=vn".into(),
+            user_filter: None,
+            preset: LdapPreset::default(),
+            ca_file: None,
+            starttls: false,
+            timeout_ms: 5000,
+            pool_size: 8,
+            attributes: LdapAttributes::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapPreset {
+    #[default]
+    Openldap,
+    Zimbra,
+    ActiveDirectory,
+    #[serde(rename = "389ds")]
+    Ds389,
+}
+
+/// Per-attribute overrides of the preset's choices; unset keeps the preset's.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapAttributes {
+    pub id: Option<String>,
+    pub mail: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub groups: Option<String>,
+    pub unit: Option<String>,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Memory,
+    Redis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub kind: StoreKind,
+    pub redis_url: Option<String>,
+    pub key_prefix: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { kind: StoreKind::Memory, redis_url: None, key_prefix: "danang-sso:".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Where PKCS#8 PEM signing keys live; created on first start when empty.
+    pub dir: PathBuf,
+    /// The signing algorithm of new tokens: RS256, ES256 or EdDSA.
+    pub algorithm: String,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { dir: "keys".into(), algorithm: "RS256".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Lifetime of an SSO session from sign-in (seconds).
+    pub ttl_secs: u64,
+    pub cookie_name: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { ttl_secs: 10 * 3600, cookie_name: "danang_sso".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub code_ttl_secs: u64,
+    pub access_token_ttl_secs: u64,
+    pub id_token_ttl_secs: u64,
+    /// Lifetime of a refresh-token family from its grant (seconds).
+    pub refresh_token_ttl_secs: u64,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl_secs: 60,
+            access_token_ttl_secs: 600,
+            id_token_ttl_secs: 600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// A registered relying party.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    pub client_id: String,
+    /// Shown on the login page: "Đăng nhập để vào {name}".
+    pub name: String,
+    /// argon2 PHC hash of the secret (`danang-sso hash-secret`); absent for public clients.
+    pub client_secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    /// Defaults to `["authorization_code", "refresh_token"]`.
+    pub grant_types: Vec<String>,
+    /// Scopes the client may receive; empty means every supported user scope.
+    pub scopes: Vec<String>,
+    /// A public client (SPA, native app) has no secret and must use PKCE.
+    pub public: bool,
+    /// Give this client refresh tokens even when it does not ask for `offline_access`.
+    pub offline_access_implied: bool,
+    /// RS256, ES256 or EdDSA for this client's ID tokens; unset means `[keys] algorithm`.
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+/// The shape of a separate clients file (`clients_file`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientsFile {
+    #[serde(default)]
+    clients: Vec<ClientConfig>,
+}
+
+/// A configuration problem, with the key it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` when given, then `DANANG_SSO__…` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::new("--config", format!("{} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let figment = figment.merge(Env::prefixed("DANANG_SSO__").split("__"));
+        let mut config: Config = figment.extract().map_err(|e| ConfigError::new(figment_key(&e), e.to_string()))?;
+        config.load_clients()?;
+        Ok(config)
+    }
+
+    /// Adds the clients of `clients_file`; with no client configured at all, the demo clients.
+    fn load_clients(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.clients_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new("clients_file", format!("{}: {e}", path.display())))?;
+            self.clients.extend(parse_clients(&text).map_err(|m| ConfigError::new("clients_file", m))?);
+        } else if self.clients.is_empty() {
+            self.clients = parse_clients(DEMO_CLIENTS).map_err(|m| ConfigError::new("clients", m))?;
+        }
+        Ok(())
+    }
+
+    /// Every problem found, each naming its key. Empty means the config is usable.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        match url::Url::parse(&self.server.issuer) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() => {}
+            _ => out.push(ConfigError::new("server.issuer", "must be an http(s) URL without query or fragment")),
+        }
+        if self.policy.allowed_domains.is_empty() {
+            out.push(ConfigError::new("policy.allowed_domains", "at least one domain is required"));
+        }
+        if !matches!(self.keys.algorithm.as_str(), "RS256" | "ES256" | "EdDSA") {
+            out.push(ConfigError::new("keys.algorithm", "must be RS256, ES256 or EdDSA"));
+        }
+        if self.directory.kind == DirectoryKind::Ldap && self.ldap.urls.is_empty() {
+            out.push(ConfigError::new("ldap.urls", "at least one URL is required when directory.kind = \"ldap\""));
+        }
+        if self.store.kind == StoreKind::Redis && self.store.redis_url.is_none() {
+            out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\""));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            let key = |k: &str| format!("clients[{i}].{k}");
+            if c.client_id.is_empty() || !seen.insert(c.client_id.as_str()) {
+                out.push(ConfigError::new(key("client_id"), "must be present and unique"));
+            }
+            if c.public == c.client_secret_hash.is_some() {
+                out.push(ConfigError::new(
+                    key("client_secret_hash"),
+                    "a confidential client needs a hash (danang-sso hash-secret); a public one must have none",
+                ));
+            }
+            if let Some(h) = &c.client_secret_hash
+                && argon2::PasswordHash::new(h).is_err()
+            {
+                out.push(ConfigError::new(key("client_secret_hash"), "not an argon2 PHC string"));
+            }
+            if c.id_token_signed_response_alg.as_deref().is_some_and(|a| crate::keys::Alg::parse(a).is_none()) {
+                out.push(ConfigError::new(key("id_token_signed_response_alg"), "must be RS256, ES256 or EdDSA"));
+            }
+            for u in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+                if let Some(m) = redirect_uri_problem(u) {
+                    out.push(ConfigError::new(key("redirect_uris"), format!("{u}: {m}")));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Redirect URIs are compared exactly, so they must be absolute and carry no fragment (RFC 6749 §3.1.2).
+fn redirect_uri_problem(uri: &str) -> Option<&'static str> {
+    match url::Url::parse(uri) {
+        Err(_) => Some("not an absolute URL"),
+        Ok(u) if u.fragment().is_some() => Some("must not contain a fragment"),
+        Ok(_) => None,
+    }
+}
+
+fn parse_clients(text: &str) -> Result<Vec<ClientConfig>, String> {
+    Figment::from(Toml::string(text)).extract::<ClientsFile>().map(|f| f.clients).map_err(|e| e.to_string())
+}
+
+fn figment_key(e: &figment::Error) -> String {
+    if e.path.is_empty() { "config".into() } else { e.path.join(".") }
+}

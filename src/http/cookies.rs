@@ -1,0 +1,36 @@
+//! The SSO session cookie: read from `Cookie`, written as `Set-Cookie` with HttpOnly, SameSite=Lax and,
+//! under an https issuer, Secure. A few lines, so no cookie crate.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+/// The value of cookie `name`, if the request carries it.
+pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
+pub fn set(name: &str, value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_named_cookie_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; danang_sso=secret; b=2"));
+        assert_eq!(get(&h, "danang_sso"), Some("secret"));
+        assert_eq!(get(&h, "danang"), None);
+        assert_eq!(set("danang_sso", "x", 60, true), "danang_sso=x; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+    }
+}

@@ -1,0 +1,62 @@
+//! The HTTP face of the service: routes, and the layers every route shares (security headers, body limit,
+//! timeout, tracing). Handlers are thin: they parse, call [`crate::oidc`], and render.
+
+mod authorize;
+mod cookies;
+mod discovery;
+pub mod pages;
+mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::App;
+use crate::oidc::discovery::{AUTHORIZE_PATH, JWKS_PATH, LOGIN_PATH, TOKEN_PATH, USERINFO_PATH};
+
+/// Largest request body accepted anywhere: forms and token requests are small.
+const BODY_LIMIT: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// No script, no inline style, no framing: the sign-in page cannot be clickjacked or injected into.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(app: Arc<App>) -> Router {
+    let hsts = app.secure_cookies.then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
+    let routes = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route(JWKS_PATH, get(discovery::jwks))
+        .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
+        .route(LOGIN_PATH, post(authorize::login))
+        .route(TOKEN_PATH, post(token::token))
+        .route(USERINFO_PATH, get(token::userinfo).post(token::userinfo))
+        .route("/static/style.css", get(discovery::stylesheet))
+        .with_state(app);
+    let routes = match hsts {
+        Some(layer) => routes.layer(layer),
+        None => routes,
+    };
+    routes
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

@@ -1,0 +1,96 @@
+//! The HTML pages a person sees: the sign-in form and the error page, in Vietnamese or English.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::Error;
+use crate::i18n::{Lang, Texts};
+use crate::oidc::authorize::LoginMessage;
+use crate::oidc::request::{AuthRequest, AuthorizeParams};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    lang: &'static str,
+    t: &'static Texts,
+    app_name: &'a str,
+    action: &'a str,
+    message: Option<&'static str>,
+    username: &'a str,
+    hidden: Vec<(&'static str, &'a str)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    lang: &'static str,
+    t: &'static Texts,
+    message: &'static str,
+}
+
+/// The authorization parameters the form carries back in hidden inputs (login_hint becomes the mailbox field).
+fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
+    let fields = [
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("response_type", &p.response_type),
+        ("response_mode", &p.response_mode),
+        ("scope", &p.scope),
+        ("state", &p.state),
+        ("nonce", &p.nonce),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+        ("prompt", &p.prompt),
+        ("max_age", &p.max_age),
+        ("ui_locales", &p.ui_locales),
+    ];
+    fields.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v))).collect()
+}
+
+/// The sign-in form for `req`, optionally with a message, keeping what the person typed as mailbox.
+pub fn login(
+    lang: Lang,
+    req: &AuthRequest,
+    params: &AuthorizeParams,
+    username: &str,
+    message: Option<LoginMessage>,
+    status: StatusCode,
+) -> Response {
+    let t = lang.texts();
+    let message = message.map(|m| match m {
+        LoginMessage::BadCredentials => t.bad_credentials,
+        LoginMessage::DomainRefused => t.domain_refused,
+    });
+    let message = if status == StatusCode::SERVICE_UNAVAILABLE { Some(t.directory_down) } else { message };
+    let page = LoginPage {
+        lang: lang.code(),
+        t,
+        app_name: &req.client.name,
+        action: crate::oidc::discovery::LOGIN_PATH,
+        message,
+        username,
+        hidden: hidden_fields(params),
+    };
+    (status, no_store(), page).into_response()
+}
+
+/// An error shown to the person (never redirected to an app).
+pub fn error(lang: Lang, e: Error) -> Response {
+    e.log();
+    let t = lang.texts();
+    let message = match &e {
+        Error::UnknownClient => t.unknown_client,
+        Error::UnregisteredRedirectUri => t.bad_redirect_uri,
+        Error::Unavailable("directory") => t.directory_down,
+        Error::Unavailable(_) => t.store_down,
+        Error::Internal(_) => t.internal,
+        _ => t.bad_request,
+    };
+    (e.status(), no_store(), ErrorPage { lang: lang.code(), t, message }).into_response()
+}
+
+fn no_store() -> [(axum::http::HeaderName, &'static str); 1] {
+    [(axum::http::header::CACHE_CONTROL, "no-store")]
+}

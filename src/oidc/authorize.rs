@@ -1,0 +1,190 @@
+//! The authorization endpoint's decisions: reuse the SSO session, ask for the password, or answer `login_required`;
+//! check a posted password; hand out a single-use code.
+
+use super::request::{AuthRequest, Prompt, RedirectError};
+use super::{Provider, random_id, random_token, secret_hash};
+use crate::directory::{Refusal, User};
+use crate::error::Error;
+use crate::policy::LoginRefusal;
+use crate::store::{AuthCode, Session};
+
+/// What the browser gets next.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Go back to the app (with a code, or with an error for it).
+    Redirect(String),
+    /// Show the sign-in form.
+    Login,
+}
+
+/// What the sign-in form says when it comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginMessage {
+    /// Wrong password, unknown account, locked account, malformed mailbox: all read alike.
+    BadCredentials,
+    /// A mailbox outside the allowed domains.
+    DomainRefused,
+}
+
+/// The result of a posted sign-in form.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// Signed in: go to `redirect`, and set the session cookie to `cookie` when it changed.
+    Success { redirect: String, cookie: Option<String>, session: Session },
+    Refused { message: LoginMessage, reason: &'static str },
+}
+
+/// What an authorization request needs, given the browser's session (pure; OIDC Core §3.1.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Reuse,
+    AskPassword,
+    LoginRequired,
+}
+
+pub fn decide(req: &AuthRequest, session: Option<&Session>, now: u64) -> Decision {
+    let fresh_enough = |s: &Session| req.max_age.is_none_or(|max| now.saturating_sub(s.auth_time) <= max);
+    match (session, req.prompt) {
+        (Some(s), Prompt::Default | Prompt::None) if fresh_enough(s) => Decision::Reuse,
+        (_, Prompt::None) => Decision::LoginRequired,
+        _ => Decision::AskPassword,
+    }
+}
+
+impl Provider {
+    /// The live session a cookie points at.
+    pub async fn session_for_cookie(&self, cookie: Option<&str>) -> Result<Option<Session>, Error> {
+        match cookie {
+            Some(secret) if !secret.is_empty() => Ok(self.store.session(&secret_hash(secret)).await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// Handles a validated authorization request for a browser that may carry a session cookie.
+    pub async fn authorize(&self, req: &AuthRequest, cookie: Option<&str>) -> Result<Outcome, Error> {
+        let session = self.session_for_cookie(cookie).await?;
+        match decide(req, session.as_ref(), self.clock.now()) {
+            Decision::Reuse => {
+                let session = session.expect("Reuse is only decided with a session");
+                match self.recheck(&session).await? {
+                    Some(user) => Ok(Outcome::Redirect(self.issue_code(req, &session, user).await?)),
+                    None if req.prompt == Prompt::None => Ok(Outcome::Redirect(self.login_required(req))),
+                    None => Ok(Outcome::Login),
+                }
+            }
+            Decision::LoginRequired => Ok(Outcome::Redirect(self.login_required(req))),
+            Decision::AskPassword => Ok(Outcome::Login),
+        }
+    }
+
+    /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
+    async fn recheck(&self, session: &Session) -> Result<Option<User>, Error> {
+        match self.directory.lookup(&session.account).await? {
+            Ok(user) if user.id == session.subject && self.policy.allows(&user.mail) => Ok(Some(user)),
+            outcome => {
+                let reason = outcome.err().map(Refusal::as_str).unwrap_or("account_changed");
+                tracing::info!(sid = %session.id, reason, "session ended by directory re-check");
+                self.store.end_session(&session.id).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks a posted mailbox and password; on success starts (or refreshes) the SSO session and issues a code.
+    pub async fn login(
+        &self,
+        req: &AuthRequest,
+        username: &str,
+        password: &str,
+        cookie: Option<&str>,
+    ) -> Result<LoginResult, Error> {
+        let refused = |message, reason| Ok(LoginResult::Refused { message, reason });
+        let mail = match self.policy.normalize_login(username) {
+            Ok(mail) => mail,
+            Err(LoginRefusal::DomainNotAllowed) => return refused(LoginMessage::DomainRefused, "domain_not_allowed"),
+            Err(LoginRefusal::Malformed) => return refused(LoginMessage::BadCredentials, "malformed_login"),
+        };
+        if password.is_empty() {
+            return refused(LoginMessage::BadCredentials, "empty_password");
+        }
+        let user = match self.directory.authenticate(&mail, password).await? {
+            Ok(user) if self.policy.allows(&user.mail) => user,
+            Ok(_) => return refused(LoginMessage::DomainRefused, "domain_not_allowed"),
+            Err(refusal) => return refused(LoginMessage::BadCredentials, refusal.as_str()),
+        };
+        let now = self.clock.now();
+        let previous = self.session_for_cookie(cookie).await?;
+        let (session, cookie) = match previous {
+            // The same person signing in again (prompt=login, max_age): keep the session, renew auth_time.
+            Some(s) if s.subject == user.id => (Session { auth_time: now, ..s }, None),
+            other => {
+                if let Some(old) = other {
+                    self.store.end_session(&old.id).await?;
+                }
+                let secret = random_token();
+                let session = Session {
+                    id: secret_hash(&secret),
+                    account: user.mail.clone(),
+                    subject: user.id.clone(),
+                    auth_time: now,
+                    expires_at: now + self.session.ttl_secs,
+                };
+                (session, Some(secret))
+            }
+        };
+        self.store.put_session(&session).await?;
+        let redirect = self.issue_code(req, &session, user).await?;
+        Ok(LoginResult::Success { redirect, cookie, session })
+    }
+
+    /// Stores a single-use code and returns the redirect that carries it (with `state` and RFC 9207 `iss`).
+    async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<String, Error> {
+        let code = random_token();
+        let now = self.clock.now();
+        let record = AuthCode {
+            client_id: req.client.id.clone(),
+            redirect_uri: req.redirect_uri.clone(),
+            scope: req.scope_string(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            sid: session.id.clone(),
+            auth_time: session.auth_time,
+            user,
+            grant_id: random_id(),
+            expires_at: now + self.tokens.code_ttl_secs,
+        };
+        self.store.put_code(&secret_hash(&code), &record).await?;
+        let mut params = vec![("code", code.as_str())];
+        params.extend(req.state.as_deref().map(|s| ("state", s)));
+        params.push(("iss", &self.issuer));
+        redirect_with(&req.redirect_uri, &params)
+    }
+
+    fn login_required(&self, req: &AuthRequest) -> String {
+        self.error_redirect(&RedirectError {
+            redirect_uri: req.redirect_uri.clone(),
+            error: "login_required",
+            description: "no active session".into(),
+            state: req.state.clone(),
+        })
+    }
+
+    /// The redirect that reports an error to the client's registered redirect URI.
+    pub fn error_redirect(&self, e: &RedirectError) -> String {
+        let mut params = vec![("error", e.error), ("error_description", e.description.as_str())];
+        params.extend(e.state.as_deref().map(|s| ("state", s)));
+        params.push(("iss", &self.issuer));
+        // Registered URIs were checked at start-up, so this cannot fail; fall back to the bare URI all the same.
+        redirect_with(&e.redirect_uri, &params).unwrap_or_else(|_| e.redirect_uri.clone())
+    }
+}
+
+/// `base` with `params` appended to its query.
+fn redirect_with(base: &str, params: &[(&str, &str)]) -> Result<String, Error> {
+    let mut url = url::Url::parse(base).map_err(|e| Error::Internal(format!("registered redirect URI: {e}")))?;
+    url.query_pairs_mut().extend_pairs(params);
+    Ok(url.into())
+}
+
+#[cfg(test)]
+mod tests;

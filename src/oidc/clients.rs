@@ -1,0 +1,140 @@
+//! The registered relying parties, and client authentication at the token endpoint.
+//!
+//! Secrets are stored as argon2 hashes. Verifying one costs ~20 ms of CPU, too much for every refresh, so
+//! after a secret verifies once its SHA-256 is remembered in memory and later requests compare against that
+//! in constant time. A wrong secret always pays the full argon2 price.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+
+use super::sha256;
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::keys::Alg;
+
+pub const GRANT_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH: &str = "refresh_token";
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<String>,
+    /// Scopes the client may receive; empty means every supported user scope.
+    pub scopes: Vec<String>,
+    pub public: bool,
+    pub offline_access_implied: bool,
+    pub id_token_alg: Option<Alg>,
+}
+
+impl Client {
+    pub fn from_config(c: &ClientConfig) -> Client {
+        let grant_types = if c.grant_types.is_empty() {
+            vec![GRANT_CODE.into(), GRANT_REFRESH.into()]
+        } else {
+            c.grant_types.clone()
+        };
+        Client {
+            id: c.client_id.clone(),
+            name: if c.name.is_empty() { c.client_id.clone() } else { c.name.clone() },
+            secret_hash: c.client_secret_hash.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            grant_types,
+            scopes: c.scopes.clone(),
+            public: c.public,
+            offline_access_implied: c.offline_access_implied,
+            id_token_alg: c.id_token_signed_response_alg.as_deref().and_then(Alg::parse),
+        }
+    }
+
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.scopes.is_empty() || self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Credentials as the request presented them (RFC 6749 §2.3.1): HTTP Basic or form fields, never both.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    pub basic: Option<(String, String)>,
+    pub form_id: Option<String>,
+    pub form_secret: Option<String>,
+}
+
+pub struct Clients {
+    by_id: HashMap<String, Arc<Client>>,
+    /// client_id → SHA-256 of the secret that last verified.
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl Clients {
+    pub fn new(configs: &[ClientConfig]) -> Clients {
+        let by_id = configs.iter().map(|c| (c.client_id.clone(), Arc::new(Client::from_config(c)))).collect();
+        Clients { by_id, verified: Mutex::default() }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Client>> {
+        self.by_id.get(id)
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Client>> {
+        self.by_id.values()
+    }
+
+    /// Authenticates the calling client: `client_secret_basic`, `client_secret_post`, or `none` for public clients.
+    pub async fn authenticate(&self, creds: Credentials) -> Result<Arc<Client>, Error> {
+        let (id, secret) = match (creds.basic, creds.form_id, creds.form_secret) {
+            (Some(_), _, Some(_)) => return Err(Error::InvalidRequest("use one client authentication method".into())),
+            (Some((id, secret)), form_id, None) => {
+                if form_id.is_some_and(|f| f != id) {
+                    return Err(Error::InvalidRequest("client_id does not match the Authorization header".into()));
+                }
+                (id, Some(secret))
+            }
+            (None, Some(id), secret) => (id, secret),
+            (None, None, _) => return Err(Error::InvalidClient),
+        };
+        let client = self.get(&id).ok_or(Error::InvalidClient)?.clone();
+        let ok = match (&client.secret_hash, secret) {
+            (None, None) => client.public,
+            (Some(hash), Some(secret)) => self.verify(&client.id, hash, secret).await,
+            _ => false,
+        };
+        if ok { Ok(client) } else { Err(Error::InvalidClient) }
+    }
+
+    async fn verify(&self, id: &str, hash: &str, secret: String) -> bool {
+        let digest = sha256(secret.as_bytes());
+        let cached = self.verified.lock().unwrap_or_else(|e| e.into_inner()).get(id).copied();
+        if let Some(known) = cached {
+            return aws_lc_rs::constant_time::verify_slices_are_equal(&known, &digest).is_ok();
+        }
+        let hash = hash.to_owned();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            self.verified.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_owned(), digest);
+        }
+        ok
+    }
+}
+
+/// An argon2id PHC hash of a client secret, for `[[clients]] client_secret_hash`.
+pub fn hash_secret(secret: &str) -> Result<String, String> {
+    use argon2::PasswordHasher;
+    Argon2::default().hash_password(secret.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,65 @@
+//! The OpenID Connect provider: every protocol decision lives here, free of HTTP.
+//!
+//! Handlers in [`crate::http`] parse requests and render answers; this module decides. It reaches the
+//! directory, the store and the keys only through their traits and types, never LDAP or Redis directly.
+
+pub mod authorize;
+pub mod claims;
+pub mod clients;
+pub mod discovery;
+pub mod pkce;
+pub mod request;
+pub mod token;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::clock::Clock;
+use crate::config::{SessionConfig, TokensConfig};
+use crate::directory::Directory;
+use crate::keys::KeySet;
+use crate::policy::Policy;
+use crate::store::Store;
+use clients::Clients;
+
+/// Everything a protocol decision needs, built once at start and shared by every request.
+pub struct Provider {
+    /// The issuer URL without a trailing slash.
+    pub issuer: String,
+    pub clients: Clients,
+    pub policy: Policy,
+    pub directory: Arc<dyn Directory>,
+    pub store: Arc<dyn Store>,
+    pub keys: KeySet,
+    pub clock: Clock,
+    pub tokens: TokensConfig,
+    pub session: SessionConfig,
+}
+
+/// 256 random bits, base64url: codes, refresh secrets, session cookies.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator failed");
+    B64.encode(bytes)
+}
+
+/// 96 random bits, base64url: ids that must not collide but are not secrets (grants, jti).
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator failed");
+    B64.encode(bytes)
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// How secrets are named in the store: base64url SHA-256, so a store dump holds nothing usable.
+pub fn secret_hash(secret: &str) -> String {
+    B64.encode(sha256(secret.as_bytes()))
+}

@@ -1,0 +1,245 @@
+//! The token endpoint's grants (authorization code, refresh token) and the userinfo endpoint.
+//!
+//! A code is single use: a replay revokes the grant it produced. Refresh tokens rotate: each works once, and
+//! presenting a spent one revokes the whole family. Every refresh asks the directory whether the account is
+//! still allowed in, so a locked or removed account loses access at its next refresh.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::claims::{AccessToken, IdToken, at_hash, user_claims};
+use super::clients::{Client, GRANT_CODE, GRANT_REFRESH};
+use super::{Provider, pkce, random_id, random_token, secret_hash};
+use crate::directory::User;
+use crate::error::Error;
+use crate::store::{Grant, Redemption, Rotation};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenParams {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// The typ header of JWT access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+impl Provider {
+    /// Runs a token request for an authenticated client.
+    pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+        let grant_type = p.grant_type.as_deref().ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
+        if !client.allows_grant(grant_type) {
+            return match grant_type {
+                GRANT_CODE | GRANT_REFRESH => Err(Error::UnauthorizedClient(format!("{grant_type} is not allowed"))),
+                _ => Err(Error::UnsupportedGrantType),
+            };
+        }
+        match grant_type {
+            GRANT_CODE => self.code_grant(client, p).await,
+            GRANT_REFRESH => self.refresh_grant(client, p).await,
+            _ => Err(Error::UnsupportedGrantType),
+        }
+    }
+
+    async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+        let code = p.code.ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
+        let record = match self.store.redeem_code(&secret_hash(&code)).await? {
+            Redemption::Fresh(record) => record,
+            Redemption::Spent { grant_id } => {
+                self.store.revoke_grant(&grant_id).await?;
+                tracing::warn!(client = %client.id, grant = %grant_id, "authorization code replayed; grant revoked");
+                return Err(Error::InvalidGrant("code already used".into()));
+            }
+            Redemption::Unknown => return Err(Error::InvalidGrant("code is invalid or expired".into())),
+        };
+        if record.client_id != client.id {
+            return Err(Error::InvalidGrant("code was issued to another client".into()));
+        }
+        if p.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+            return Err(Error::InvalidGrant("redirect_uri does not match the authorization request".into()));
+        }
+        match (&record.code_challenge, p.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
+            (None, None) => {}
+            (None, Some(_)) => return Err(Error::InvalidGrant("no code_challenge was sent for this code".into())),
+            _ => return Err(Error::InvalidGrant("PKCE verification failed".into())),
+        }
+        if self.store.session(&record.sid).await?.is_none() {
+            return Err(Error::InvalidGrant("the sign-in session has ended".into()));
+        }
+        let now = self.clock.now();
+        let scopes: Vec<&str> = record.scope.split(' ').collect();
+        let refresh = self.wants_refresh(client, &scopes).then(random_token);
+        let grant = Grant {
+            id: record.grant_id,
+            client_id: client.id.clone(),
+            sid: Some(record.sid),
+            scope: record.scope.clone(),
+            auth_time: record.auth_time,
+            user: Some(record.user),
+            refresh_hash: refresh.as_deref().map(secret_hash),
+            expires_at: now
+                + if refresh.is_some() { self.tokens.refresh_token_ttl_secs } else { self.tokens.access_token_ttl_secs },
+        };
+        self.store.put_grant(&grant).await?;
+        self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)
+    }
+
+    fn wants_refresh(&self, client: &Client, scopes: &[&str]) -> bool {
+        client.allows_grant(GRANT_REFRESH) && (client.offline_access_implied || scopes.contains(&"offline_access"))
+    }
+
+    async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+        let presented = p.refresh_token.ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
+        let invalid = || Error::InvalidGrant("refresh token is invalid, expired or revoked".into());
+        let (grant_id, secret) = presented.split_once('.').ok_or_else(invalid)?;
+        let grant = self.store.grant(grant_id).await?.ok_or_else(invalid)?;
+        if grant.client_id != client.id {
+            return Err(invalid());
+        }
+        let scope = narrow_scope(&grant.scope, p.scope.as_deref())?;
+        let user = match &grant.user {
+            Some(user) => Some(self.recheck_user(user, grant_id).await?),
+            None => None,
+        };
+        let next = random_token();
+        match self.store.rotate_refresh(grant_id, &secret_hash(secret), &secret_hash(&next), user.as_ref()).await? {
+            Rotation::Rotated(grant) => self.mint(client, &grant, &scope, None, Some(next)),
+            Rotation::Reused(grant) => {
+                tracing::warn!(client = %client.id, grant = %grant.id, "refresh token reused; family revoked");
+                Err(Error::InvalidGrant("refresh token was already used; all tokens of this grant are revoked".into()))
+            }
+            Rotation::Unknown => Err(invalid()),
+        }
+    }
+
+    /// The account as the directory sees it now; a disabled, removed or disallowed account revokes the grant.
+    async fn recheck_user(&self, user: &User, grant_id: &str) -> Result<User, Error> {
+        match self.directory.lookup(&user.mail).await? {
+            Ok(now) if now.id == user.id && self.policy.allows(&now.mail) => Ok(now),
+            _ => {
+                self.store.revoke_grant(grant_id).await?;
+                tracing::info!(grant = %grant_id, "grant revoked: account no longer allowed by the directory");
+                Err(Error::InvalidGrant("the account is no longer allowed to sign in".into()))
+            }
+        }
+    }
+
+    /// Signs the access token and, for user grants, the ID token.
+    fn mint(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        scope: &str,
+        nonce: Option<&str>,
+        refresh: Option<String>,
+    ) -> Result<TokenResponse, Error> {
+        let now = self.clock.now();
+        let subject = grant.user.as_ref().map(|u| u.id.clone()).unwrap_or_else(|| client.id.clone());
+        let access = AccessToken {
+            iss: self.issuer.clone(),
+            sub: subject,
+            aud: self.issuer.clone(),
+            exp: now + self.tokens.access_token_ttl_secs,
+            iat: now,
+            jti: format!("{}.{}", grant.id, random_id()),
+            client_id: client.id.clone(),
+            scope: scope.to_owned(),
+            auth_time: grant.user.as_ref().map(|_| grant.auth_time),
+            sid: grant.sid.clone(),
+        };
+        let access_token = self.keys.sign(ACCESS_TOKEN_TYP, &access, None)?;
+        let scopes: Vec<&str> = scope.split(' ').collect();
+        let id_token = match &grant.user {
+            Some(user) if scopes.contains(&"openid") => Some(self.keys.sign(
+                "JWT",
+                &IdToken {
+                    iss: &self.issuer,
+                    sub: &user.id,
+                    aud: &client.id,
+                    exp: now + self.tokens.id_token_ttl_secs,
+                    iat: now,
+                    auth_time: grant.auth_time,
+                    nonce,
+                    at_hash: at_hash(&access_token),
+                    sid: grant.sid.as_deref(),
+                    amr: ["pwd"],
+                    azp: &client.id,
+                    user: user_claims(user, &scopes),
+                },
+                client.id_token_alg,
+            )?),
+            _ => None,
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.tokens.access_token_ttl_secs,
+            id_token,
+            refresh_token: refresh.map(|r| format!("{}.{r}", grant.id)),
+            scope: scope.to_owned(),
+        })
+    }
+
+    /// Checks a bearer access token: our signature, not expired, and its grant not revoked.
+    pub async fn check_access_token(&self, token: &str) -> Result<(AccessToken, Grant), Error> {
+        let claims: AccessToken = self
+            .keys
+            .verify(token, ACCESS_TOKEN_TYP, |v| {
+                v.set_audience(&[&self.issuer]);
+                v.set_issuer(&[&self.issuer]);
+            })
+            .map_err(|_| Error::InvalidToken("the access token is invalid or expired".into()))?;
+        let grant = self
+            .store
+            .grant(claims.grant_id())
+            .await?
+            .ok_or_else(|| Error::InvalidToken("the access token has been revoked".into()))?;
+        Ok((claims, grant))
+    }
+
+    /// The userinfo response (OIDC Core §5.3) for a bearer access token.
+    pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, Error> {
+        let (claims, grant) = self.check_access_token(token).await?;
+        let scopes: Vec<&str> = claims.scope.split(' ').collect();
+        let user = grant.user.as_ref().filter(|_| scopes.contains(&"openid"));
+        let user = user.ok_or_else(|| Error::InvalidToken("the access token carries no openid scope".into()))?;
+        let mut out = Map::new();
+        out.insert("sub".into(), user.id.clone().into());
+        out.extend(user_claims(user, &scopes));
+        Ok(out)
+    }
+}
+
+/// A refresh may ask for fewer scopes than were granted, never more (RFC 6749 §6).
+fn narrow_scope(granted: &str, requested: Option<&str>) -> Result<String, Error> {
+    let Some(requested) = requested else { return Ok(granted.to_owned()) };
+    let granted: Vec<&str> = granted.split(' ').collect();
+    let mut out: Vec<&str> = Vec::new();
+    for s in requested.split_whitespace() {
+        if !granted.contains(&s) {
+            return Err(Error::InvalidScope(format!("{s} was not granted")));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out.join(" "))
+}

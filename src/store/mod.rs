@@ -1,0 +1,119 @@
+//! Where the state of sign-ins lives: SSO sessions, authorization codes and grants (refresh-token families).
+//!
+//! One trait, two adapters: [`memory::MemoryStore`] for a single instance and [`redis`] for several instances
+//! behind a load balancer. Every operation that must be atomic across instances (redeeming a code, rotating a
+//! refresh token) is one trait method, so each adapter can make it atomic in its own way.
+//! Secrets never reach the store in the clear: codes and refresh tokens are kept as SHA-256 hashes.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::directory::User;
+
+/// A browser's single sign-on session. The cookie holds a secret; `id` (the OIDC `sid`) is its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: String,
+    /// The mailbox that signed in.
+    pub account: String,
+    /// The directory id (`sub`).
+    pub subject: String,
+    /// When the password was last checked (`auth_time`).
+    pub auth_time: u64,
+    pub expires_at: u64,
+}
+
+/// A code waiting to be exchanged at the token endpoint. Carries what the tokens will say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub sid: String,
+    pub auth_time: u64,
+    pub user: User,
+    /// The grant the code turns into; a replayed code revokes it.
+    pub grant_id: String,
+    pub expires_at: u64,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// First use: the code is now spent.
+    Fresh(AuthCode),
+    /// Already redeemed once: the caller revokes `grant_id`.
+    Spent { grant_id: String },
+    Unknown,
+}
+
+/// A grant: what a client was given in one authorization, and its refresh-token family.
+/// Access tokens name their grant, so revoking it ends them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    /// The SSO session it came from (none for client credentials).
+    pub sid: Option<String>,
+    pub scope: String,
+    pub auth_time: u64,
+    /// The account as last read from the directory; `None` for a service client's own grant.
+    pub user: Option<User>,
+    /// Hash of the one refresh token that is valid now, if the grant has refresh tokens.
+    pub refresh_hash: Option<String>,
+    pub expires_at: u64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was the current one; the grant now holds the new hash.
+    Rotated(Grant),
+    /// The token was spent already: the whole family has been revoked.
+    Reused(Grant),
+    Unknown,
+}
+
+/// The store could not be reached or answered garbage. The caller answers 503.
+#[derive(Debug, thiserror::Error)]
+#[error("store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// How long a spent code is remembered after it expires, so a late replay still revokes its tokens.
+pub const SPENT_CODE_GRACE_SECS: u64 = 600;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Live sessions of an account (for incident response).
+    async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError>;
+    /// Ends a session and revokes every grant made in it; returns them so their clients can be told.
+    async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError>;
+
+    /// Stores a code under the hash of its value.
+    async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError>;
+    /// Spends a code atomically: of two concurrent redemptions, exactly one sees `Fresh`.
+    async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StoreError>;
+
+    /// Stores a new grant (and indexes it under its session).
+    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
+    /// Swaps the current refresh hash `presented` for `next` atomically, updating the user snapshot.
+    /// A hash that is not the current one revokes the grant (reuse detection).
+    async fn rotate_refresh(
+        &self,
+        id: &str,
+        presented: &str,
+        next: &str,
+        user: Option<&User>,
+    ) -> Result<Rotation, StoreError>;
+    async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
+
+    /// Whether the store answers now (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -96,7 +96,11 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn run(listener: TcpListener, app: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let router = http::router(Arc::new(app));
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)

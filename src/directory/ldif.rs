@@ -27,7 +27,8 @@ pub use reader::LdifError;
 /// slappasswd's argon2 default and the demo file (m=4096 KiB, t=3, p=1); hashes stored with other
 /// parameters cost a different time, which is acceptable for the embedded directory. Nobody knows
 /// its password, and a match against it is never accepted anyway.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=4096,t=3,p=1$ErhfHpr5Krr3COzkMjcsRQ$jXLEKUXRGYBUBYqFrloVTpkbqX6IkZ3hJKvDzgQngzU";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=4096,t=3,p=1$ErhfHpr5Krr3COzkMjcsRQ$jXLEKUXRGYBUBYqFrloVTpkbqX6IkZ3hJKvDzgQngzU";
 
 /// The accounts of an LDIF file, indexed by mailbox; cheap to query, immutable once loaded.
 pub struct LdifDirectory {
@@ -49,9 +50,7 @@ struct Account {
 impl fmt::Debug for LdifDirectory {
     /// Counts only: the entries hold password hashes, which do not belong in logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LdifDirectory")
-            .field("accounts", &self.accounts.len())
-            .finish_non_exhaustive()
+        f.debug_struct("LdifDirectory").field("accounts", &self.accounts.len()).finish_non_exhaustive()
     }
 }
 
@@ -69,10 +68,7 @@ impl LdifDirectory {
     /// Loads the directory from `[directory] ldif_path`; errors name the file and line.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, LdifError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| LdifError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| LdifError::Read { path: path.to_owned(), source })?;
         Self::parse_bytes(&bytes).map_err(|error| error.in_file(path.to_owned()))
     }
 
@@ -81,10 +77,7 @@ impl LdifDirectory {
         let mut seen_dns = HashSet::new();
         for entry in &entries {
             if !seen_dns.insert(normalize_dn(&entry.dn)) {
-                return Err(LdifError::at(
-                    entry.line,
-                    format!("duplicate entry `{}`", entry.dn),
-                ));
+                return Err(LdifError::at(entry.line, format!("duplicate entry `{}`", entry.dn)));
             }
         }
         let groups_of = group_memberships(&entries);
@@ -92,42 +85,22 @@ impl LdifDirectory {
         let mut accounts = Vec::new();
         let mut by_mail = HashMap::new();
         let mut seen_ids = HashSet::new();
-        for entry in entries
-            .iter()
-            .filter(|entry| has_object_class(entry, "inetOrgPerson"))
-        {
+        for entry in entries.iter().filter(|entry| has_object_class(entry, "inetOrgPerson")) {
             let Some(account) = account(entry, &groups_of) else {
                 continue;
             };
             if !seen_ids.insert(account.user.id.clone()) {
-                return Err(LdifError::at(
-                    entry.line,
-                    format!("duplicate entryUUID {}", account.user.id),
-                ));
+                return Err(LdifError::at(entry.line, format!("duplicate entryUUID {}", account.user.id)));
             }
-            for mail in entry
-                .texts("mail")
-                .map(str::trim)
-                .filter(|mail| !mail.is_empty())
-            {
-                if by_mail
-                    .insert(mail.to_lowercase(), accounts.len())
-                    .is_some()
-                {
-                    return Err(LdifError::at(
-                        entry.line,
-                        format!("mail {mail} belongs to two entries"),
-                    ));
+            for mail in entry.texts("mail").map(str::trim).filter(|mail| !mail.is_empty()) {
+                if by_mail.insert(mail.to_lowercase(), accounts.len()).is_some() {
+                    return Err(LdifError::at(entry.line, format!("mail {mail} belongs to two entries")));
                 }
             }
             accounts.push(account);
         }
         let dummy = PasswordHash::new(DUMMY_HASH).expect("DUMMY_HASH is a valid PHC string");
-        Ok(LdifDirectory {
-            accounts,
-            by_mail,
-            dummy: Arc::from([dummy]),
-        })
+        Ok(LdifDirectory { accounts, by_mail, dummy: Arc::from([dummy]) })
     }
 
     fn find(&self, mail: &str) -> Option<&Account> {
@@ -140,23 +113,11 @@ impl LdifDirectory {
 fn account(entry: &Entry, groups_of: &HashMap<String, Vec<String>>) -> Option<Account> {
     let dn = entry.dn.as_str();
     let Some(mail) = entry.first("mail").map(str::to_lowercase) else {
-        tracing::warn!(
-            dn,
-            line = entry.line,
-            "LDIF entry skipped: a person without `mail` cannot sign in"
-        );
+        tracing::warn!(dn, line = entry.line, "LDIF entry skipped: a person without `mail` cannot sign in");
         return None;
     };
-    let Some(id) = entry
-        .first("entryUUID")
-        .filter(|id| is_uuid(id))
-        .map(str::to_ascii_lowercase)
-    else {
-        tracing::warn!(
-            dn,
-            line = entry.line,
-            "LDIF entry skipped: no valid `entryUUID`, so no stable id (OIDC `sub`)"
-        );
+    let Some(id) = entry.first("entryUUID").filter(|id| is_uuid(id)).map(str::to_ascii_lowercase) else {
+        tracing::warn!(dn, line = entry.line, "LDIF entry skipped: no valid `entryUUID`, so no stable id (OIDC `sub`)");
         return None;
     };
 
@@ -176,27 +137,14 @@ fn account(entry: &Entry, groups_of: &HashMap<String, Vec<String>>) -> Option<Ac
     }
     if unusable > 0 {
         // The DN only: the value may be a plain-text password.
-        tracing::warn!(
-            dn,
-            unusable,
-            "userPassword values not in {{ARGON2}} PHC form will never verify"
-        );
+        tracing::warn!(dn, unusable, "userPassword values not in {{ARGON2}} PHC form will never verify");
     }
 
-    let mut groups = groups_of
-        .get(&normalize_dn(dn))
-        .cloned()
-        .unwrap_or_default();
+    let mut groups = groups_of.get(&normalize_dn(dn)).cloned().unwrap_or_default();
     groups.sort();
     groups.dedup();
-    let is_unit = entry
-        .texts("employeeType")
-        .any(|kind| kind.trim().eq_ignore_ascii_case("unit"));
-    let name = entry
-        .first("displayName")
-        .or_else(|| entry.first("cn"))
-        .unwrap_or(&mail)
-        .to_owned();
+    let is_unit = entry.texts("employeeType").any(|kind| kind.trim().eq_ignore_ascii_case("unit"));
+    let name = entry.first("displayName").or_else(|| entry.first("cn")).unwrap_or(&mail).to_owned();
     let user = User {
         id,
         name,
@@ -204,53 +152,33 @@ fn account(entry: &Entry, groups_of: &HashMap<String, Vec<String>>) -> Option<Ac
         family_name: entry.first("sn").map(str::to_owned),
         groups,
         unit: entry.first("ou").map(str::to_owned),
-        kind: if is_unit {
-            MailboxKind::Unit
-        } else {
-            MailboxKind::Personal
-        },
+        kind: if is_unit { MailboxKind::Unit } else { MailboxKind::Personal },
         mail,
     };
     // Any value means locked. OpenLDAP (ppolicy, pwdLockout TRUE) reads `000001010000Z` as locked
     // for good and a timestamp as locked until pwdLockoutDuration has passed since it; we do not
     // model that duration, so for us every lock is permanent until the attribute is removed.
     let locked = entry.has("pwdAccountLockedTime");
-    Some(Account {
-        user,
-        locked,
-        hashes: hashes.into(),
-    })
+    Some(Account { user, locked, hashes: hashes.into() })
 }
 
 /// Member DN (normalised) → cns of the `groupOfNames` listing it: what memberOf would report.
 fn group_memberships(entries: &[Entry]) -> HashMap<String, Vec<String>> {
     let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
-    for group in entries
-        .iter()
-        .filter(|entry| has_object_class(entry, "groupOfNames"))
-    {
+    for group in entries.iter().filter(|entry| has_object_class(entry, "groupOfNames")) {
         let Some(cn) = group.first("cn") else {
-            tracing::warn!(
-                dn = group.dn,
-                line = group.line,
-                "LDIF group without `cn` ignored"
-            );
+            tracing::warn!(dn = group.dn, line = group.line, "LDIF group without `cn` ignored");
             continue;
         };
         for member in group.texts("member") {
-            groups_of
-                .entry(normalize_dn(member))
-                .or_default()
-                .push(cn.to_owned());
+            groups_of.entry(normalize_dn(member)).or_default().push(cn.to_owned());
         }
     }
     groups_of
 }
 
 fn has_object_class(entry: &Entry, class: &str) -> bool {
-    entry
-        .texts("objectClass")
-        .any(|value| value.trim().eq_ignore_ascii_case(class))
+    entry.texts("objectClass").any(|value| value.trim().eq_ignore_ascii_case(class))
 }
 
 /// A `userPassword` value slapd's argon2 module would check: `{ARGON2}` (any case) and a PHC string
@@ -315,11 +243,7 @@ fn verify(password: &[u8], hashes: &[PasswordHash]) -> bool {
 
 #[async_trait]
 impl Directory for LdifDirectory {
-    async fn authenticate(
-        &self,
-        mail: &str,
-        password: &str,
-    ) -> Result<Result<User, Refusal>, Unavailable> {
+    async fn authenticate(&self, mail: &str, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
         if password.is_empty() {
             return Ok(Err(Refusal::WrongPassword));
         }
@@ -348,12 +272,7 @@ impl Directory for LdifDirectory {
 
     /// Accounts that can sign in now, in file order; locked ones are left out, as `lookup` refuses them.
     async fn list(&self) -> Result<Vec<User>, Unavailable> {
-        Ok(self
-            .accounts
-            .iter()
-            .filter(|account| !account.locked)
-            .map(|account| account.user.clone())
-            .collect())
+        Ok(self.accounts.iter().filter(|account| !account.locked).map(|account| account.user.clone()).collect())
     }
 
     /// The file was read at start; there is nothing that can go away.

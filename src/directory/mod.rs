@@ -67,11 +67,7 @@ pub struct Unavailable(pub String);
 pub trait Directory: Send + Sync {
     /// Checks a mailbox (full address, already normalised to lower case) and password.
     /// An empty password is always refused without asking the server.
-    async fn authenticate(
-        &self,
-        mail: &str,
-        password: &str,
-    ) -> Result<Result<User, Refusal>, Unavailable>;
+    async fn authenticate(&self, mail: &str, password: &str) -> Result<Result<User, Refusal>, Unavailable>;
 
     /// The account's current state, for refresh and SSO re-checks: `Ok(Err(_))` when removed or disabled.
     async fn lookup(&self, mail: &str) -> Result<Result<User, Refusal>, Unavailable>;

@@ -31,6 +31,9 @@ mod tests {
         h.append(header::COOKIE, HeaderValue::from_static("a=1; danang_sso=secret; b=2"));
         assert_eq!(get(&h, "danang_sso"), Some("secret"));
         assert_eq!(get(&h, "danang"), None);
-        assert_eq!(set("danang_sso", "x", 60, true), "danang_sso=x; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+        assert_eq!(
+            set("danang_sso", "x", 60, true),
+            "danang_sso=x; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
     }
 }

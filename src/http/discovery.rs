@@ -16,7 +16,10 @@ pub async fn openid_configuration(State(app): State<Arc<App>>) -> impl IntoRespo
 }
 
 pub async fn jwks(State(app): State<Arc<App>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=300")], app.jwks.clone())
+    (
+        [(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=300")],
+        app.jwks.clone(),
+    )
 }
 
 pub async fn stylesheet() -> impl IntoResponse {

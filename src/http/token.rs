@@ -21,8 +21,11 @@ pub async fn token(
     form: Result<Form<TokenParams>, FormRejection>,
 ) -> Result<Response, Error> {
     let Form(mut params) = form.map_err(|e| Error::InvalidRequest(e.body_text()))?;
-    let creds =
-        Credentials { basic: basic_auth(&headers)?, form_id: params.client_id.take(), form_secret: params.client_secret.take() };
+    let creds = Credentials {
+        basic: basic_auth(&headers)?,
+        form_id: params.client_id.take(),
+        form_secret: params.client_secret.take(),
+    };
     let client = app.provider.clients.authenticate(creds).await?;
     let response = app.provider.token(&client, params).await?;
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(response)).into_response())

@@ -30,8 +30,15 @@ pub enum LoginMessage {
 #[derive(Debug)]
 pub enum LoginResult {
     /// Signed in: go to `redirect`, and set the session cookie to `cookie` when it changed.
-    Success { redirect: String, cookie: Option<String>, session: Session },
-    Refused { message: LoginMessage, reason: &'static str },
+    Success {
+        redirect: String,
+        cookie: Option<String>,
+        session: Session,
+    },
+    Refused {
+        message: LoginMessage,
+        reason: &'static str,
+    },
 }
 
 /// What an authorization request needs, given the browser's session (pure; OIDC Core §3.1.2.3).

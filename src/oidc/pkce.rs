@@ -10,8 +10,7 @@ pub fn is_valid_challenge(challenge: &str) -> bool {
 
 /// A verifier is 43–128 unreserved characters (RFC 7636 §4.1).
 fn is_valid_verifier(verifier: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// Whether `verifier` answers `challenge` (constant-time comparison).

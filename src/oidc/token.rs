@@ -44,7 +44,8 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 impl Provider {
     /// Runs a token request for an authenticated client.
     pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
-        let grant_type = p.grant_type.as_deref().ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
+        let grant_type =
+            p.grant_type.as_deref().ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
         if !client.allows_grant(grant_type) {
             return match grant_type {
                 GRANT_CODE | GRANT_REFRESH => Err(Error::UnauthorizedClient(format!("{grant_type} is not allowed"))),
@@ -96,7 +97,11 @@ impl Provider {
             user: Some(record.user),
             refresh_hash: refresh.as_deref().map(secret_hash),
             expires_at: now
-                + if refresh.is_some() { self.tokens.refresh_token_ttl_secs } else { self.tokens.access_token_ttl_secs },
+                + if refresh.is_some() {
+                    self.tokens.refresh_token_ttl_secs
+                } else {
+                    self.tokens.access_token_ttl_secs
+                },
         };
         self.store.put_grant(&grant).await?;
         self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)

@@ -47,7 +47,9 @@ pub enum Redemption {
     /// First use: the code is now spent.
     Fresh(AuthCode),
     /// Already redeemed once: the caller revokes `grant_id`.
-    Spent { grant_id: String },
+    Spent {
+        grant_id: String,
+    },
     Unknown,
 }
 

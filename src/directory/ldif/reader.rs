@@ -39,21 +39,13 @@ pub enum LdifError {
 impl LdifError {
     /// A syntax error at `line`, before the caller knows which file it came from.
     pub(crate) fn at(line: usize, message: impl Into<String>) -> Self {
-        LdifError::Syntax {
-            path: None,
-            line,
-            message: message.into(),
-        }
+        LdifError::Syntax { path: None, line, message: message.into() }
     }
 
     /// Names the file in a syntax error, so an operator knows where to look.
     pub(crate) fn in_file(self, file: PathBuf) -> Self {
         match self {
-            LdifError::Syntax { line, message, .. } => LdifError::Syntax {
-                path: Some(file),
-                line,
-                message,
-            },
+            LdifError::Syntax { line, message, .. } => LdifError::Syntax { path: Some(file), line, message },
             other => other,
         }
     }
@@ -83,26 +75,20 @@ impl Entry {
     /// The text values of one attribute (name in any case; binary values are skipped).
     pub fn texts<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
         let name = name.to_ascii_lowercase();
-        self.attributes
-            .iter()
-            .filter_map(move |(attr, value)| match value {
-                Value::Text(text) if *attr == name => Some(text.as_str()),
-                _ => None,
-            })
+        self.attributes.iter().filter_map(move |(attr, value)| match value {
+            Value::Text(text) if *attr == name => Some(text.as_str()),
+            _ => None,
+        })
     }
 
     /// The first non-empty text value of one attribute: what a single-valued reading wants.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.texts(name)
-            .map(str::trim)
-            .find(|text| !text.is_empty())
+        self.texts(name).map(str::trim).find(|text| !text.is_empty())
     }
 
     /// Whether the entry has the attribute at all (any value, even empty or binary).
     pub fn has(&self, name: &str) -> bool {
-        self.attributes
-            .iter()
-            .any(|(attr, _)| attr.eq_ignore_ascii_case(name))
+        self.attributes.iter().any(|(attr, _)| attr.eq_ignore_ascii_case(name))
     }
 }
 
@@ -127,10 +113,7 @@ pub fn parse(input: &[u8]) -> Result<Vec<Entry>, LdifError> {
                 if name == "version" {
                     let version = value(head)?;
                     if version != Value::Text("1".into()) {
-                        return Err(LdifError::at(
-                            head.line,
-                            "only LDIF `version: 1` is supported",
-                        ));
+                        return Err(LdifError::at(head.line, "only LDIF `version: 1` is supported"));
                     }
                     lines = rest;
                 }
@@ -160,17 +143,11 @@ fn records(input: &[u8]) -> Result<Vec<Vec<Logical>>, LdifError> {
                 // Whitespace alone between records is a sloppy blank line, not a continuation.
                 None if raw.iter().all(u8::is_ascii_whitespace) => {}
                 None => {
-                    return Err(LdifError::at(
-                        line,
-                        "continuation line (starting with a space) continues nothing",
-                    ));
+                    return Err(LdifError::at(line, "continuation line (starting with a space) continues nothing"));
                 }
             }
         } else {
-            current.push(Logical {
-                line,
-                bytes: raw.to_vec(),
-            });
+            current.push(Logical { line, bytes: raw.to_vec() });
         }
     }
     if !current.is_empty() {
@@ -191,10 +168,7 @@ fn entry(lines: &[Logical]) -> Result<Entry, LdifError> {
     };
     let (name, _) = split_attribute(head)?;
     if name != "dn" {
-        return Err(LdifError::at(
-            head.line,
-            format!("a record must start with `dn:`, found `{name}:`"),
-        ));
+        return Err(LdifError::at(head.line, format!("a record must start with `dn:`, found `{name}:`")));
     }
     let dn = match value(head)? {
         Value::Text(dn) => dn.trim().to_owned(),
@@ -212,44 +186,27 @@ fn entry(lines: &[Logical]) -> Result<Entry, LdifError> {
             ));
         }
         if name == "dn" {
-            return Err(LdifError::at(
-                logical.line,
-                "a second `dn:` inside one record (missing blank line?)",
-            ));
+            return Err(LdifError::at(logical.line, "a second `dn:` inside one record (missing blank line?)"));
         }
         attributes.push((name, value(logical)?));
     }
-    Ok(Entry {
-        dn,
-        line: head.line,
-        attributes,
-    })
+    Ok(Entry { dn, line: head.line, attributes })
 }
 
 /// The attribute type of a line, ASCII lower case, options (`;binary`, `;lang-vi`) dropped,
 /// and the bytes after the first colon.
 fn split_attribute(logical: &Logical) -> Result<(String, &[u8]), LdifError> {
     let Some(colon) = logical.bytes.iter().position(|&b| b == b':') else {
-        return Err(LdifError::at(
-            logical.line,
-            "expected `attribute: value`, found no colon",
-        ));
+        return Err(LdifError::at(logical.line, "expected `attribute: value`, found no colon"));
     };
     let (description, rest) = logical.bytes.split_at(colon);
     let mut parts = description.split(|&b| b == b';');
     let name = parts.next().unwrap_or_default();
-    let valid = |part: &[u8]| {
-        !part.is_empty()
-            && part
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
-    };
+    let valid =
+        |part: &[u8]| !part.is_empty() && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.');
     if !valid(name) || !parts.all(valid) {
         let shown = String::from_utf8_lossy(description);
-        return Err(LdifError::at(
-            logical.line,
-            format!("invalid attribute description `{shown}`"),
-        ));
+        return Err(LdifError::at(logical.line, format!("invalid attribute description `{shown}`")));
     }
     // `valid` admitted ASCII only, so the lossy conversion is exact.
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -260,8 +217,7 @@ fn split_attribute(logical: &Logical) -> Result<(String, &[u8]), LdifError> {
 fn value(logical: &Logical) -> Result<Value, LdifError> {
     let (_, after_colon) = split_attribute(logical)?;
     let line = logical.line;
-    let skip_fill =
-        |bytes: &[u8]| -> Vec<u8> { bytes.iter().skip_while(|&&b| b == b' ').copied().collect() };
+    let skip_fill = |bytes: &[u8]| -> Vec<u8> { bytes.iter().skip_while(|&&b| b == b' ').copied().collect() };
     match after_colon.first() {
         Some(b':') => {
             let encoded = skip_fill(&after_colon[1..]);
@@ -274,16 +230,12 @@ fn value(logical: &Logical) -> Result<Value, LdifError> {
                 Err(error) => Value::Binary(error.into_bytes()),
             })
         }
-        Some(b'<') => Err(LdifError::at(
-            line,
-            "URL values (`attr:< URL`) are not supported; put the value in the file",
-        )),
+        Some(b'<') => {
+            Err(LdifError::at(line, "URL values (`attr:< URL`) are not supported; put the value in the file"))
+        }
         _ => match String::from_utf8(skip_fill(after_colon)) {
             Ok(text) => Ok(Value::Text(text.nfc().collect())),
-            Err(_) => Err(LdifError::at(
-                line,
-                "value is not valid UTF-8 (encode it with `attr:: base64`)",
-            )),
+            Err(_) => Err(LdifError::at(line, "value is not valid UTF-8 (encode it with `attr:: base64`)")),
         },
     }
 }
@@ -311,13 +263,7 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].dn, "cn=a,dc=x");
         assert_eq!(entries[0].line, 6);
-        assert_eq!(
-            entries[0].attributes,
-            vec![
-                ("objectclass".into(), text("top")),
-                ("cn".into(), text("A"))
-            ]
-        );
+        assert_eq!(entries[0].attributes, vec![("objectclass".into(), text("top")), ("cn".into(), text("A"))]);
         assert_eq!(entries[0].first("cn"), Some("A"));
         assert_eq!(entries[1].first("CN"), Some("B"));
     }
@@ -342,20 +288,12 @@ mod tests {
     #[test]
     fn base64_values_text_binary_and_nfc() {
         // "Nguyễn Văn Dũng" decomposed (NFD), as some directories store it.
-        let input =
-            b"dn:: Y249eA==\ncn:: Tmd1eWXMgsyDbiBWYcyGbiBEdcyDbmc=\njpegPhoto;binary:: /9j/\n";
+        let input = b"dn:: Y249eA==\ncn:: Tmd1eWXMgsyDbiBWYcyGbiBEdcyDbmc=\njpegPhoto;binary:: /9j/\n";
         let entry = &parse(input).unwrap()[0];
         assert_eq!(entry.dn, "cn=x");
         assert_eq!(entry.first("cn"), Some("Nguyễn Văn Dũng"));
-        assert_eq!(
-            entry.first("cn").map(|cn| cn.chars().count()),
-            Some(15),
-            "composed, not decomposed"
-        );
-        assert_eq!(
-            entry.attributes[1],
-            ("jpegphoto".into(), Value::Binary(vec![0xFF, 0xD8, 0xFF]))
-        );
+        assert_eq!(entry.first("cn").map(|cn| cn.chars().count()), Some(15), "composed, not decomposed");
+        assert_eq!(entry.attributes[1], ("jpegphoto".into(), Value::Binary(vec![0xFF, 0xD8, 0xFF])));
         assert!(entry.has("JPEGPHOTO"));
         assert_eq!(error_line(b"dn: cn=x\ncn:: %%%\n").0, 2);
     }
@@ -375,14 +313,10 @@ mod tests {
 
     #[test]
     fn change_records_are_refused_with_the_line() {
-        let (line, message) =
-            error_line(b"dn: cn=a\ncn: a\n\ndn: cn=x\nchangetype: modify\nreplace: cn\ncn: y\n");
+        let (line, message) = error_line(b"dn: cn=a\ncn: a\n\ndn: cn=x\nchangetype: modify\nreplace: cn\ncn: y\n");
         assert_eq!(line, 5);
         assert!(message.contains("changetype"), "{message}");
-        assert_eq!(
-            error_line(b"dn: cn=x\ncontrol: 1.2.3 true\nchangetype: delete\n").0,
-            2
-        );
+        assert_eq!(error_line(b"dn: cn=x\ncontrol: 1.2.3 true\nchangetype: delete\n").0, 2);
     }
 
     #[test]

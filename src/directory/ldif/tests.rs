@@ -3,10 +3,12 @@
 use super::*;
 
 /// `Danang@2026` as argon2id, m=4096, t=3, p=1.
-const HASH: &str = "{ARGON2}$argon2id$v=19$m=4096,t=3,p=1$rF5qeE9zjZBamwpzAfif7A$1TKvyKlv3hFfGg3Mu2QO1ec6R/SvfjMxzhclP5XE2R4";
+const HASH: &str =
+    "{ARGON2}$argon2id$v=19$m=4096,t=3,p=1$rF5qeE9zjZBamwpzAfif7A$1TKvyKlv3hFfGg3Mu2QO1ec6R/SvfjMxzhclP5XE2R4";
 /// `Danang@2026` as written by this machine's `slappasswd -o module-load=argon2 -h '{ARGON2}'`
 /// (slapd 2.5.13): argon2**i**, not argon2id; slapd checks both, so must we.
-const SLAPPASSWD_HASH: &str = "{ARGON2}$argon2i$v=19$m=4096,t=3,p=1$kJC/ZbMeg0SPTE2KMs5Zjw$A5i5X3bERH+JOYnzcairMpLJuSb6de+SqXrLDlIR9Sg";
+const SLAPPASSWD_HASH: &str =
+    "{ARGON2}$argon2i$v=19$m=4096,t=3,p=1$kJC/ZbMeg0SPTE2KMs5Zjw$A5i5X3bERH+JOYnzcairMpLJuSb6de+SqXrLDlIR9Sg";
 const PASSWORD: &str = "Danang@2026";
 
 /// A stable, distinct entryUUID per fixture uid (its first six bytes in hex).
@@ -29,74 +31,29 @@ fn directory(entries: &[String]) -> LdifDirectory {
 }
 
 async fn sign_in(directory: &LdifDirectory, mail: &str, password: &str) -> Result<User, Refusal> {
-    directory
-        .authenticate(mail, password)
-        .await
-        .expect("the embedded directory is always available")
+    directory.authenticate(mail, password).await.expect("the embedded directory is always available")
 }
 
 #[tokio::test]
 async fn authenticate_ok_wrong_empty_unknown_locked() {
     let dir = directory(&[
         person("a", &format!("userPassword: {HASH}")),
-        person(
-            "bb",
-            &format!("userPassword: {HASH}\npwdAccountLockedTime: 000001010000Z"),
-        ),
+        person("bb", &format!("userPassword: {HASH}\npwdAccountLockedTime: 000001010000Z")),
     ]);
     let user = sign_in(&dir, "a@danang.gov.vn", PASSWORD).await.unwrap();
     assert_eq!(user.id, id("a"));
     assert_eq!(user.mail, "a@danang.gov.vn");
-    assert_eq!(
-        sign_in(&dir, "A@Danang.gov.vn", PASSWORD)
-            .await
-            .map(|u| u.mail),
-        Ok(user.mail)
-    );
-    assert_eq!(
-        sign_in(&dir, "a@danang.gov.vn", "danang@2026").await,
-        Err(Refusal::WrongPassword)
-    );
-    assert_eq!(
-        sign_in(&dir, "a@danang.gov.vn", "").await,
-        Err(Refusal::WrongPassword)
-    );
-    assert_eq!(
-        sign_in(&dir, "nobody@danang.gov.vn", PASSWORD).await,
-        Err(Refusal::UnknownAccount)
-    );
-    assert_eq!(
-        sign_in(&dir, "nobody@danang.gov.vn", "").await,
-        Err(Refusal::WrongPassword)
-    );
-    assert_eq!(
-        sign_in(&dir, "bb@danang.gov.vn", PASSWORD).await,
-        Err(Refusal::Disabled)
-    );
-    assert_eq!(
-        dir.lookup("bb@danang.gov.vn").await.unwrap(),
-        Err(Refusal::Disabled)
-    );
-    assert_eq!(
-        dir.lookup("x@danang.gov.vn").await.unwrap(),
-        Err(Refusal::UnknownAccount)
-    );
-    assert_eq!(
-        dir.lookup("a@danang.gov.vn").await.unwrap().map(|u| u.name),
-        Ok("a".to_owned())
-    );
-    let listed: Vec<String> = dir
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| u.mail)
-        .collect();
-    assert_eq!(
-        listed,
-        ["a@danang.gov.vn"],
-        "locked accounts are not listed"
-    );
+    assert_eq!(sign_in(&dir, "A@Danang.gov.vn", PASSWORD).await.map(|u| u.mail), Ok(user.mail));
+    assert_eq!(sign_in(&dir, "a@danang.gov.vn", "danang@2026").await, Err(Refusal::WrongPassword));
+    assert_eq!(sign_in(&dir, "a@danang.gov.vn", "").await, Err(Refusal::WrongPassword));
+    assert_eq!(sign_in(&dir, "nobody@danang.gov.vn", PASSWORD).await, Err(Refusal::UnknownAccount));
+    assert_eq!(sign_in(&dir, "nobody@danang.gov.vn", "").await, Err(Refusal::WrongPassword));
+    assert_eq!(sign_in(&dir, "bb@danang.gov.vn", PASSWORD).await, Err(Refusal::Disabled));
+    assert_eq!(dir.lookup("bb@danang.gov.vn").await.unwrap(), Err(Refusal::Disabled));
+    assert_eq!(dir.lookup("x@danang.gov.vn").await.unwrap(), Err(Refusal::UnknownAccount));
+    assert_eq!(dir.lookup("a@danang.gov.vn").await.unwrap().map(|u| u.name), Ok("a".to_owned()));
+    let listed: Vec<String> = dir.list().await.unwrap().into_iter().map(|u| u.mail).collect();
+    assert_eq!(listed, ["a@danang.gov.vn"], "locked accounts are not listed");
     assert!(dir.ping().await.is_ok());
 }
 
@@ -107,43 +64,18 @@ async fn only_argon2_passwords_verify() {
         person("plain", &format!("userPassword: {PASSWORD}")),
         person("nopass", ""),
         person("slapd", &format!("userPassword: {SLAPPASSWD_HASH}")),
-        person(
-            "twohash",
-            &format!(
-                "userPassword: {{SSHA}}x\nuserPassword: {}",
-                HASH.replace("{ARGON2}", "{argon2}")
-            ),
-        ),
+        person("twohash", &format!("userPassword: {{SSHA}}x\nuserPassword: {}", HASH.replace("{ARGON2}", "{argon2}"))),
     ]);
-    for mail in [
-        "ssha@danang.gov.vn",
-        "plain@danang.gov.vn",
-        "nopass@danang.gov.vn",
-    ] {
-        assert_eq!(
-            sign_in(&dir, mail, PASSWORD).await,
-            Err(Refusal::WrongPassword),
-            "{mail}"
-        );
+    for mail in ["ssha@danang.gov.vn", "plain@danang.gov.vn", "nopass@danang.gov.vn"] {
+        assert_eq!(sign_in(&dir, mail, PASSWORD).await, Err(Refusal::WrongPassword), "{mail}");
     }
-    assert!(
-        sign_in(&dir, "slapd@danang.gov.vn", PASSWORD).await.is_ok(),
-        "slappasswd's argon2i"
-    );
-    assert!(
-        sign_in(&dir, "twohash@danang.gov.vn", PASSWORD)
-            .await
-            .is_ok(),
-        "any value, scheme in any case"
-    );
+    assert!(sign_in(&dir, "slapd@danang.gov.vn", PASSWORD).await.is_ok(), "slappasswd's argon2i");
+    assert!(sign_in(&dir, "twohash@danang.gov.vn", PASSWORD).await.is_ok(), "any value, scheme in any case");
 }
 
 #[test]
 fn the_dummy_hash_parses() {
-    assert_eq!(
-        PasswordHash::new(DUMMY_HASH).map(|hash| hash.algorithm.as_str().to_owned()),
-        Ok("argon2id".into())
-    );
+    assert_eq!(PasswordHash::new(DUMMY_HASH).map(|hash| hash.algorithm.as_str().to_owned()), Ok("argon2id".into()));
 }
 
 #[tokio::test]
@@ -161,22 +93,12 @@ async fn groups_like_memberof() {
     let a = dir.lookup("a@danang.gov.vn").await.unwrap().unwrap();
     assert_eq!(a.groups, ["a-first", "z-last"]);
     assert_eq!(a.name, "Người A", "displayName wins over cn");
-    assert_eq!(
-        dir.lookup("bb@danang.gov.vn")
-            .await
-            .unwrap()
-            .unwrap()
-            .groups,
-        ["a-first"]
-    );
+    assert_eq!(dir.lookup("bb@danang.gov.vn").await.unwrap().unwrap().groups, ["a-first"]);
 }
 
 #[test]
 fn dns_compare_without_case_or_spaces() {
-    assert_eq!(
-        normalize_dn(" CN=Nhóm A , OU=Groups,DC=x "),
-        "cn=nhóm a,ou=groups,dc=x"
-    );
+    assert_eq!(normalize_dn(" CN=Nhóm A , OU=Groups,DC=x "), "cn=nhóm a,ou=groups,dc=x");
     assert_eq!(normalize_dn("cn=a\\, b,dc=x"), "cn=a\\, b,dc=x");
     assert_eq!(normalize_dn("cn=a\\ ,dc=x"), "cn=a\\ ,dc=x");
 }
@@ -191,28 +113,20 @@ async fn text_is_nfc_and_units_are_units() {
     });
     let ou: String = ou.collect();
     assert_ne!(ou, "Sở Kế hoạch và Đầu tư");
-    let dir = directory(&[person(
-        "skhdt",
-        &format!("displayName:: {nfd}\nou: {ou}\nemployeeType: Unit"),
-    )]);
+    let dir = directory(&[person("skhdt", &format!("displayName:: {nfd}\nou: {ou}\nemployeeType: Unit"))]);
     let unit = dir.lookup("skhdt@danang.gov.vn").await.unwrap().unwrap();
     assert_eq!(unit.kind, MailboxKind::Unit);
     assert_eq!(unit.name, "Sở Kế hoạch và Đầu tư");
     assert_eq!(unit.unit.as_deref(), Some("Sở Kế hoạch và Đầu tư"));
     let dir = directory(&[person("p", "employeeType: person"), person("q", "")]);
     for mail in ["p@danang.gov.vn", "q@danang.gov.vn"] {
-        assert_eq!(
-            dir.lookup(mail).await.unwrap().unwrap().kind,
-            MailboxKind::Personal
-        );
+        assert_eq!(dir.lookup(mail).await.unwrap().unwrap().kind, MailboxKind::Personal);
     }
 }
 
 #[test]
 fn unusable_entries_are_skipped_and_ambiguous_ones_refused() {
-    let no_uuid =
-        "dn: uid=x,ou=people,dc=x\nobjectClass: inetOrgPerson\ncn: x\nmail: x@danang.gov.vn\n"
-            .to_owned();
+    let no_uuid = "dn: uid=x,ou=people,dc=x\nobjectClass: inetOrgPerson\ncn: x\nmail: x@danang.gov.vn\n".to_owned();
     let no_mail = "dn: uid=y,ou=people,dc=x\nobjectClass: inetOrgPerson\ncn: y\n".to_owned();
     let bad_uuid = format!("{no_uuid}entryUUID: not-a-uuid\n").replace("uid=x", "uid=z");
     let dir = directory(&[no_uuid, no_mail, bad_uuid, person("a", "")]);
@@ -220,13 +134,8 @@ fn unusable_entries_are_skipped_and_ambiguous_ones_refused() {
     assert!(dir.find("x@danang.gov.vn").is_none());
 
     let twice = LdifDirectory::parse(&[person("a", ""), person("a", "")].join("\n"));
-    assert!(
-        matches!(twice, Err(LdifError::Syntax { line: 9, .. })),
-        "{twice:?}"
-    );
-    let same_mail = person("a", "")
-        .replace("uid=a,", "uid=other,")
-        .replace(&id("a"), &id("other"));
+    assert!(matches!(twice, Err(LdifError::Syntax { line: 9, .. })), "{twice:?}");
+    let same_mail = person("a", "").replace("uid=a,", "uid=other,").replace(&id("a"), &id("other"));
     let shared = LdifDirectory::parse(&[person("a", ""), same_mail].join("\n"));
     assert!(shared.unwrap_err().to_string().contains("two entries"));
 }
@@ -235,13 +144,7 @@ fn unusable_entries_are_skipped_and_ambiguous_ones_refused() {
 fn from_file_names_the_file() {
     let error = LdifDirectory::from_file("/nonexistent/demo.ldif").unwrap_err();
     assert!(matches!(error, LdifError::Read { .. }), "{error}");
-    assert!(
-        format!(
-            "{:?}",
-            directory(&[person("a", &format!("userPassword: {HASH}"))])
-        )
-        .contains("accounts: 1")
-    );
+    assert!(format!("{:?}", directory(&[person("a", &format!("userPassword: {HASH}"))])).contains("accounts: 1"));
 }
 
 /// The demo accounts as the README promises them:
@@ -268,11 +171,7 @@ fn expected(row: &str) -> User {
         given_name: optional(cells[3]),
         family_name: optional(cells[4]),
         unit: optional(cells[5]),
-        kind: if cells[6] == "unit" {
-            MailboxKind::Unit
-        } else {
-            MailboxKind::Personal
-        },
+        kind: if cells[6] == "unit" { MailboxKind::Unit } else { MailboxKind::Personal },
         groups: cells[7].split_whitespace().map(str::to_owned).collect(),
     }
 }
@@ -286,28 +185,12 @@ async fn the_demo_directory_signs_everyone_in() {
         assert_eq!(outcome, Ok(wanted.clone()), "{}", wanted.mail);
         assert_eq!(dir.lookup(&wanted.mail).await.unwrap(), Ok(wanted));
     }
-    assert_eq!(
-        sign_in(&dir, "khoanm@danang.gov.vn", PASSWORD).await,
-        Err(Refusal::Disabled)
-    );
-    assert_eq!(
-        dir.lookup("khoanm@danang.gov.vn").await.unwrap(),
-        Err(Refusal::Disabled)
-    );
-    assert_eq!(
-        sign_in(&dir, "dungnv@danang.gov.vn", "Danang@2025").await,
-        Err(Refusal::WrongPassword)
-    );
-    assert_eq!(
-        dir.list().await.unwrap().len(),
-        DEMO.lines().count(),
-        "everyone but the locked account"
-    );
+    assert_eq!(sign_in(&dir, "khoanm@danang.gov.vn", PASSWORD).await, Err(Refusal::Disabled));
+    assert_eq!(dir.lookup("khoanm@danang.gov.vn").await.unwrap(), Err(Refusal::Disabled));
+    assert_eq!(sign_in(&dir, "dungnv@danang.gov.vn", "Danang@2025").await, Err(Refusal::WrongPassword));
+    assert_eq!(dir.list().await.unwrap().len(), DEMO.lines().count(), "everyone but the locked account");
     let stored = std::fs::read_to_string(path).unwrap();
-    assert!(
-        stored.contains("\ncn:: "),
-        "the demo keeps a decomposed (NFD) cn in base64"
-    );
+    assert!(stored.contains("\ncn:: "), "the demo keeps a decomposed (NFD) cn in base64");
 }
 
 #[tokio::test]
@@ -323,9 +206,5 @@ async fn what_slapd_writes_reads_the_same() {
     );
     let locked = slapcat.lookup("khoanm@danang.gov.vn").await.unwrap();
     assert_eq!(locked, Err(Refusal::Disabled));
-    assert!(
-        sign_in(&slapcat, "dungnv1@danang.gov.vn", PASSWORD)
-            .await
-            .is_ok()
-    );
+    assert!(sign_in(&slapcat, "dungnv1@danang.gov.vn", PASSWORD).await.is_ok());
 }

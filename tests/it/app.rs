@@ -1,0 +1,71 @@
+//! Starts danang-sso in-process on a free loopback port, exactly as `main` does, and stops it on drop.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use danang_sso::clock::Clock;
+use danang_sso::config::{ClientConfig, Config};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    /// The issuer, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    pub clock: Clock,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// The embedded defaults (demo directory, memory store, demo clients) plus the test's public client.
+    pub async fn start() -> TestApp {
+        TestApp::start_with(test_config()).await
+    }
+
+    pub async fn start_with(mut config: Config) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        config.server.issuer = url.clone();
+        let clock = Clock::default();
+        let app = danang_sso::build_with_clock(config, clock.clone()).await.expect("the app builds");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(danang_sso::run(listener, app, async move {
+            let _ = rx.await;
+        }));
+        TestApp { url, clock, shutdown: Some(tx) }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// One keys directory for the whole test binary: RSA key generation is done once.
+pub fn keys_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("danang-sso-test-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        danang_sso::keys::KeySet::load_or_create(&dir, danang_sso::keys::Alg::RS256).expect("test keys");
+        dir
+    })
+    .clone()
+}
+
+/// The test's public client (a single-page app): no secret, PKCE required.
+pub const SPA_REDIRECT: &str = "http://127.0.0.1:9/spa/callback";
+
+pub fn test_config() -> Config {
+    let mut config = Config::load(None).expect("the embedded defaults load");
+    config.keys.dir = keys_dir();
+    config.clients.push(ClientConfig {
+        client_id: "spa".into(),
+        name: "Ứng dụng thử".into(),
+        public: true,
+        redirect_uris: vec![SPA_REDIRECT.into()],
+        ..Default::default()
+    });
+    config
+}

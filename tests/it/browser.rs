@@ -1,0 +1,120 @@
+//! A minimal browser for tests: keeps the SSO cookie, never follows redirects, reads and posts the login form.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+
+pub const PASSWORD: &str = "Danang@2026";
+
+pub struct Browser {
+    http: reqwest::Client,
+    /// `name=value` of every cookie set so far.
+    cookies: Vec<(String, String)>,
+    pub accept_language: Option<String>,
+}
+
+/// A page as the browser saw it.
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn is_login_form(&self) -> bool {
+        self.status == StatusCode::OK && self.body.contains(r#"name="password""#)
+    }
+
+    /// The hidden inputs of the sign-in form.
+    pub fn hidden_fields(&self) -> Vec<(String, String)> {
+        self.body
+            .split("<input type=\"hidden\" ")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = between(rest, "name=\"", "\"")?;
+                let value = between(rest, "value=\"", "\"")?;
+                Some((unescape(name), unescape(value)))
+            })
+            .collect()
+    }
+
+    /// The value the mailbox field was pre-filled with.
+    pub fn username_value(&self) -> String {
+        let field = self.body.split("id=\"username\"").nth(1).unwrap_or_default();
+        unescape(between(field, "value=\"", "\"").unwrap_or_default())
+    }
+
+    /// A query parameter of the redirect target.
+    pub fn redirect_param(&self, name: &str) -> Option<String> {
+        let url = url::Url::parse(self.location.as_deref()?).ok()?;
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { http, cookies: Vec::new(), accept_language: None }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn read(&mut self, response: Response) -> Page {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(k, _)| k != name);
+            if !text.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let status = response.status();
+        let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        Page { status, location, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let mut req = self.http.get(url).header(COOKIE, self.cookie_header());
+        if let Some(lang) = &self.accept_language {
+            req = req.header("accept-language", lang);
+        }
+        let response = req.send().await.expect("GET");
+        self.read(response).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> Page {
+        let response =
+            self.http.post(url).header(COOKIE, self.cookie_header()).form(fields).send().await.expect("POST");
+        self.read(response).await
+    }
+
+    /// Fills in the sign-in form on `page` and submits it to `{issuer}/login`.
+    pub async fn sign_in(&mut self, issuer: &str, page: &Page, username: &str, password: &str) -> Page {
+        assert!(page.is_login_form(), "expected the sign-in form, got {} {}", page.status, page.body);
+        let mut fields = page.hidden_fields();
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), password.into()));
+        self.post_form(&format!("{issuer}/login"), &fields).await
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.cookies.iter().any(|(k, _)| k == "danang_sso")
+    }
+}

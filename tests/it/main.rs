@@ -1,0 +1,8 @@
+//! The one integration-test binary: the service in-process, real slapd and redis-server started by the harness,
+//! and an independent relying party built on the `openidconnect` crate.
+
+mod app;
+mod browser;
+mod flow;
+mod flow_errors;
+mod rp;

@@ -5,4 +5,6 @@ mod app;
 mod browser;
 mod flow;
 mod flow_errors;
+mod harness;
+mod harness_selftest;
 mod rp;

@@ -140,6 +140,7 @@ impl Provider {
             }
         };
         self.store.put_session(&session).await?;
+        self.store.record_sign_in(&session.account, now).await?;
         let redirect = self.issue_code(req, &session, user).await?;
         Ok(LoginResult::Success { redirect, cookie, session })
     }

@@ -24,6 +24,9 @@ struct Inner {
     codes: HashMap<String, CodeEntry>,
     grants: HashMap<String, Grant>,
     by_session: HashMap<String, Vec<String>>,
+    /// key → (count, window end).
+    counters: HashMap<String, (u64, u64)>,
+    last_sign_in: HashMap<String, u64>,
     last_sweep: u64,
 }
 
@@ -66,6 +69,7 @@ impl Inner {
             CodeEntry::Spent { forget_at, .. } => *forget_at > now,
         });
         self.grants.retain(|_, g| g.expires_at > now);
+        self.counters.retain(|_, (_, until)| *until > now);
         let grants = &self.grants;
         self.by_session.retain(|_, ids| {
             ids.retain(|id| grants.contains_key(id));
@@ -188,6 +192,37 @@ impl Store for MemoryStore {
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
         let now = self.clock.now();
         Ok(self.lock().grants.remove(id).filter(|g| g.expires_at > now))
+    }
+
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        let entry = inner.counters.entry(key.to_owned()).or_insert((0, now + window_secs));
+        if entry.1 <= now {
+            *entry = (0, now + window_secs);
+        }
+        entry.0 += 1;
+        Ok(entry.0)
+    }
+
+    async fn count(&self, key: &str) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().counters.get(key).filter(|(_, until)| *until > now).map_or(0, |(n, _)| *n))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().counters.remove(key);
+        Ok(())
+    }
+
+    async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError> {
+        self.lock().last_sign_in.insert(account.to_owned(), at);
+        Ok(())
+    }
+
+    async fn last_sign_ins(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self.lock().last_sign_in.iter().map(|(k, v)| (k.clone(), *v)).collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

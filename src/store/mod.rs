@@ -116,6 +116,18 @@ pub trait Store: Send + Sync {
     ) -> Result<Rotation, StoreError>;
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
 
+    /// Counts one event under `key` in a window of `window_secs` starting at its first event; returns the count.
+    /// Throttling uses it for failed sign-ins per account and per IP, shared by every instance.
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError>;
+    /// The current count under `key` (0 when absent or expired).
+    async fn count(&self, key: &str) -> Result<u64, StoreError>;
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Remembers when an account last signed in (for dormant-account reports and policy). Kept without expiry.
+    async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError>;
+    /// Every account's last sign-in time.
+    async fn last_sign_ins(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -175,11 +175,13 @@ pub struct KeysConfig {
     pub dir: PathBuf,
     /// The signing algorithm of new tokens: RS256, ES256 or EdDSA.
     pub algorithm: String,
+    /// How often a running instance looks for keys added or removed by `keys rotate` / `keys prune`.
+    pub reload_interval_secs: u64,
 }
 
 impl Default for KeysConfig {
     fn default() -> Self {
-        Self { dir: "keys".into(), algorithm: "RS256".into() }
+        Self { dir: "keys".into(), algorithm: "RS256".into(), reload_interval_secs: 10 }
     }
 }
 
@@ -240,6 +242,14 @@ pub struct ClientConfig {
     pub offline_access_implied: bool,
     /// RS256, ES256 or EdDSA for this client's ID tokens; unset means `[keys] algorithm`.
     pub id_token_signed_response_alg: Option<String>,
+    /// Front-Channel Logout 1.0: loaded in a hidden frame when the person signs out.
+    pub frontchannel_logout_uri: Option<String>,
+    /// Other clients whose tokens this one may introspect and revoke (a resource server); `["*"]` means all.
+    pub introspect_for: Vec<String>,
+    /// The client's public keys as a JWKS document (JSON), for `private_key_jwt` authentication (RFC 7523).
+    pub jwks: Option<String>,
+    /// The same, read from a file.
+    pub jwks_file: Option<PathBuf>,
 }
 
 /// The shape of a separate clients file (`clients_file`).
@@ -259,7 +269,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         Self { key: key.into(), message: message.into() }
     }
 }
@@ -317,10 +327,14 @@ impl Config {
             if c.client_id.is_empty() || !seen.insert(c.client_id.as_str()) {
                 out.push(ConfigError::new(key("client_id"), "must be present and unique"));
             }
-            if c.public == c.client_secret_hash.is_some() {
+            let has_keys = c.jwks.is_some() || c.jwks_file.is_some();
+            if c.public && (c.client_secret_hash.is_some() || has_keys) {
+                out.push(ConfigError::new(key("public"), "a public client has no secret and no keys"));
+            }
+            if !c.public && c.client_secret_hash.is_none() && !has_keys {
                 out.push(ConfigError::new(
                     key("client_secret_hash"),
-                    "a confidential client needs a hash (danang-sso hash-secret); a public one must have none",
+                    "a confidential client needs a secret hash (danang-sso hash-secret) or jwks / jwks_file",
                 ));
             }
             if let Some(h) = &c.client_secret_hash
@@ -331,7 +345,8 @@ impl Config {
             if c.id_token_signed_response_alg.as_deref().is_some_and(|a| crate::keys::Alg::parse(a).is_none()) {
                 out.push(ConfigError::new(key("id_token_signed_response_alg"), "must be RS256, ES256 or EdDSA"));
             }
-            for u in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+            let others = c.backchannel_logout_uri.iter().chain(&c.frontchannel_logout_uri);
+            for u in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris).chain(others) {
                 if let Some(m) = redirect_uri_problem(u) {
                     out.push(ConfigError::new(key("redirect_uris"), format!("{u}: {m}")));
                 }

@@ -62,6 +62,14 @@ pub struct Texts {
     pub internal: &'static str,
     pub other_language: &'static str,
     pub other_language_code: &'static str,
+    pub continue_title: &'static str,
+    pub continue_button: &'static str,
+    pub logged_out_title: &'static str,
+    pub logged_out_message: &'static str,
+    pub return_to_app: &'static str,
+    pub confirm_logout_title: &'static str,
+    pub confirm_logout_question: &'static str,
+    pub confirm_logout_button: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -83,6 +91,14 @@ pub static VI: Texts = Texts {
     internal: "Đã có lỗi trong hệ thống. Vui lòng thử lại sau.",
     other_language: "English",
     other_language_code: "en",
+    continue_title: "Đang chuyển về ứng dụng",
+    continue_button: "Tiếp tục",
+    logged_out_title: "Bạn đã đăng xuất",
+    logged_out_message: "Bạn đã đăng xuất khỏi hệ thống đăng nhập một lần và các ứng dụng dùng chung của thành phố.",
+    return_to_app: "Quay về ứng dụng",
+    confirm_logout_title: "Đăng xuất",
+    confirm_logout_question: "Bạn có muốn đăng xuất khỏi tất cả ứng dụng dùng chung của thành phố không?",
+    confirm_logout_button: "Đăng xuất",
 };
 
 pub static EN: Texts = Texts {
@@ -104,6 +120,14 @@ pub static EN: Texts = Texts {
     internal: "Something went wrong on our side. Please try again later.",
     other_language: "Tiếng Việt",
     other_language_code: "vi",
+    continue_title: "Returning to the application",
+    continue_button: "Continue",
+    logged_out_title: "You are signed out",
+    logged_out_message: "You have signed out of single sign-on and of the city's shared applications.",
+    return_to_app: "Return to the application",
+    confirm_logout_title: "Sign out",
+    confirm_logout_question: "Do you want to sign out of all the city's shared applications?",
+    confirm_logout_button: "Sign out",
 };
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod oidc;
+pub mod outbound;
 pub mod policy;
 pub mod store;
 
@@ -24,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::{Config, DirectoryKind, StoreKind};
 use crate::directory::Directory;
 use crate::directory::ldif::LdifDirectory;
-use crate::keys::{Alg, KeySet};
+use crate::keys::{Alg, KeyRing};
 use crate::oidc::Provider;
 use crate::oidc::clients::Clients;
 use crate::policy::Policy;
@@ -35,7 +36,7 @@ use crate::store::memory::MemoryStore;
 pub struct App {
     pub provider: Provider,
     pub discovery: Bytes,
-    pub jwks: Bytes,
+    pub key_reload_interval: std::time::Duration,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
 }
@@ -51,6 +52,8 @@ pub enum BuildError {
     Store(String),
     #[error(transparent)]
     Keys(#[from] keys::KeyError),
+    #[error("outbound HTTP client: {0}")]
+    Outbound(String),
 }
 
 /// Builds the service with the system clock.
@@ -76,13 +79,13 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         StoreKind::Redis => return Err(BuildError::Store("store.kind = \"redis\" is not built yet".into())),
     };
     let alg = Alg::parse(&config.keys.algorithm).unwrap_or(Alg::RS256);
-    let keys = KeySet::load_or_create(&config.keys.dir, alg)?;
+    let keys = KeyRing::open(&config.keys.dir, alg)?;
     let issuer = config.server.issuer.trim_end_matches('/').to_owned();
-    let discovery = Bytes::from(oidc::discovery::document(&issuer, &keys.algorithms()));
-    let jwks = Bytes::copy_from_slice(keys.jwks_json());
+    let discovery = Bytes::from(oidc::discovery::document(&issuer));
     let provider = Provider {
         issuer,
-        clients: Clients::new(&config.clients),
+        clients: Clients::new(&config.clients)
+            .map_err(|m| BuildError::Config(vec![config::ConfigError::new("clients", m)]))?,
         policy: Policy::new(&config.policy.allowed_domains),
         directory,
         store,
@@ -90,9 +93,11 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         clock,
         tokens: config.tokens.clone(),
         session: config.session.clone(),
+        notifier: Arc::new(outbound::HttpNotifier::new().map_err(BuildError::Outbound)?),
     };
     let secure_cookies = provider.issuer.starts_with("https://");
-    Ok(App { secure_cookies, discovery, jwks, provider })
+    let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
+    Ok(App { secure_cookies, discovery, key_reload_interval, provider })
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.

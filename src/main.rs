@@ -25,6 +25,19 @@ enum Command {
     CheckConfig,
     /// Print an argon2 hash of a client secret for `client_secret_hash` (reads stdin when no argument).
     HashSecret { secret: Option<String> },
+    /// Manage the signing keys in `[keys] dir`.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the keys: id, algorithm, creation time, and whether each signs or is retired.
+    List,
+    /// Add a new key for every algorithm; running instances switch to them within `reload_interval_secs`.
+    Rotate,
+    /// Remove retired keys whose tokens have all expired (replaced more than the longest token lifetime ago).
+    Prune,
 }
 
 fn main() -> ExitCode {
@@ -33,6 +46,47 @@ fn main() -> ExitCode {
         Command::Serve => serve(cli.config),
         Command::CheckConfig => check_config(cli.config),
         Command::HashSecret { secret } => hash_secret(secret),
+        Command::Keys(command) => keys(cli.config, command),
+    }
+}
+
+fn keys(config: Option<PathBuf>, command: KeysCommand) -> ExitCode {
+    use danang_sso::keys::{Alg, KeySet};
+    let config = match load(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let dir = &config.keys.dir;
+    let grace = config.tokens.access_token_ttl_secs.max(config.tokens.id_token_ttl_secs) + 300;
+    let result = match command {
+        KeysCommand::List => KeySet::load(dir, Alg::RS256).map(|set| {
+            let mut seen = Vec::new();
+            for key in set.keys() {
+                let status = if seen.contains(&key.alg) { "retired" } else { "signing" };
+                seen.push(key.alg);
+                println!("{}\t{}\t{}\t{}\t{}", key.kid, key.alg.as_str(), key.created, status, key.path.display());
+            }
+        }),
+        KeysCommand::Rotate => danang_sso::keys::rotate(dir).map(|paths| {
+            for p in paths {
+                println!("added {}", p.display());
+            }
+        }),
+        KeysCommand::Prune => danang_sso::keys::prune(dir, grace).map(|paths| {
+            if paths.is_empty() {
+                println!("nothing to prune (keys are kept {grace} s after they are replaced)");
+            }
+            for p in paths {
+                println!("removed {}", p.display());
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("danang-sso: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -44,6 +98,8 @@ fn load(config: Option<PathBuf>) -> Result<Config, ExitCode> {
 }
 
 fn serve(config: Option<PathBuf>) -> ExitCode {
+    // One TLS provider for the whole process (rustls panics if two are compiled in and none is chosen).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),

@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::{cookies, pages};
@@ -25,7 +25,7 @@ fn lang(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
 fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthRequest, Response> {
     validate(params, &app.provider.clients).map_err(|e| match e {
         AuthorizeError::Page(e) => pages::error(lang, e),
-        AuthorizeError::Redirect(r) => Redirect::to(&app.provider.error_redirect(&r)).into_response(),
+        AuthorizeError::Redirect(r) => pages::auth_response(lang, &app.provider.error_response(&r)),
     })
 }
 
@@ -59,7 +59,7 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams) -> R
     };
     let cookie = cookies::get(headers, &app.provider.session.cookie_name);
     match app.provider.authorize(&req, cookie).await {
-        Ok(Outcome::Redirect(url)) => Redirect::to(&url).into_response(),
+        Ok(Outcome::Respond(r)) => pages::auth_response(lang, &r),
         Ok(Outcome::Login) => {
             let hint = params.login_hint.as_deref().unwrap_or_default();
             pages::login(lang, &req, &params, hint, None, StatusCode::OK)
@@ -95,8 +95,8 @@ pub async fn login(
     let cookie_name = &app.provider.session.cookie_name;
     let cookie = cookies::get(&headers, cookie_name);
     match app.provider.login(&req, &form.username, &form.password, cookie).await {
-        Ok(LoginResult::Success { redirect, cookie, .. }) => {
-            let mut response = Redirect::to(&redirect).into_response();
+        Ok(LoginResult::Success { response, cookie, .. }) => {
+            let mut response = pages::auth_response(lang, &response);
             if let Some(secret) = cookie {
                 let value = cookies::set(cookie_name, &secret, app.provider.session.ttl_secs, app.secure_cookies);
                 response.headers_mut().insert(header::SET_COOKIE, value);

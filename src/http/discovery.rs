@@ -18,7 +18,14 @@ pub async fn openid_configuration(State(app): State<Arc<App>>) -> impl IntoRespo
 pub async fn jwks(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=300")],
-        app.jwks.clone(),
+        app.provider.keys.current().jwks_json().clone(),
+    )
+}
+
+pub async fn form_post_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../static/form_post.js"),
     )
 }
 

@@ -4,6 +4,7 @@
 mod authorize;
 mod cookies;
 mod discovery;
+mod logout;
 pub mod pages;
 mod token;
 
@@ -19,7 +20,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::App;
-use crate::oidc::discovery::{AUTHORIZE_PATH, JWKS_PATH, LOGIN_PATH, TOKEN_PATH, USERINFO_PATH};
+use crate::oidc::discovery::{
+    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 
 /// Largest request body accepted anywhere: forms and token requests are small.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -39,9 +42,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(JWKS_PATH, get(discovery::jwks))
         .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
         .route(LOGIN_PATH, post(authorize::login))
+        .route(LOGOUT_PATH, get(logout::logout_get).post(logout::logout_post))
+        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
         .route(TOKEN_PATH, post(token::token))
+        .route(INTROSPECT_PATH, post(token::introspect))
+        .route(REVOKE_PATH, post(token::revoke))
         .route(USERINFO_PATH, get(token::userinfo).post(token::userinfo))
         .route("/static/style.css", get(discovery::stylesheet))
+        .route("/static/form_post.js", get(discovery::form_post_script))
         .with_state(app);
     let routes = match hsts {
         Some(layer) => routes.layer(layer),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
 use crate::i18n::{Lang, Texts};
-use crate::oidc::authorize::LoginMessage;
+use crate::oidc::authorize::{AuthResponse, LoginMessage};
 use crate::oidc::request::{AuthRequest, AuthorizeParams};
 
 #[derive(Template, WebTemplate)]
@@ -28,6 +28,30 @@ struct ErrorPage {
     lang: &'static str,
     t: &'static Texts,
     message: &'static str,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    lang: &'static str,
+    t: &'static Texts,
+    action: &'a str,
+    fields: &'a [(&'static str, String)],
+}
+
+/// Only the form_post page runs a script: our own file, nothing inline.
+const FORM_POST_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Sends an authorization response to the app: a 303 redirect, or a self-submitting form for `form_post`.
+pub fn auth_response(lang: Lang, r: &AuthResponse) -> Response {
+    if !r.form_post {
+        return axum::response::Redirect::to(&r.location()).into_response();
+    }
+    let page = FormPostPage { lang: lang.code(), t: lang.texts(), action: &r.redirect_uri, fields: &r.params };
+    let headers =
+        [(axum::http::header::CACHE_CONTROL, "no-store"), (axum::http::header::CONTENT_SECURITY_POLICY, FORM_POST_CSP)];
+    (headers, page).into_response()
 }
 
 /// The authorization parameters the form carries back in hidden inputs (login_hint becomes the mailbox field).

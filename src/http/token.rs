@@ -25,10 +25,62 @@ pub async fn token(
         basic: basic_auth(&headers)?,
         form_id: params.client_id.take(),
         form_secret: params.client_secret.take(),
+        assertion_type: params.client_assertion_type.take(),
+        assertion: params.client_assertion.take(),
     };
-    let client = app.provider.clients.authenticate(creds).await?;
+    let client = app.provider.authenticate_client(creds).await?;
     let response = app.provider.token(&client, params).await?;
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(response)).into_response())
+}
+
+/// The body of introspection and revocation requests, with the caller's client authentication.
+#[derive(serde::Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+async fn caller_and_token(
+    app: &App,
+    headers: &HeaderMap,
+    form: Result<Form<TokenQuery>, FormRejection>,
+) -> Result<(Arc<crate::oidc::clients::Client>, String), Error> {
+    let Form(q) = form.map_err(|e| Error::InvalidRequest(e.body_text()))?;
+    let creds = Credentials {
+        basic: basic_auth(headers)?,
+        form_id: q.client_id,
+        form_secret: q.client_secret,
+        assertion_type: q.client_assertion_type,
+        assertion: q.client_assertion,
+    };
+    let client = app.provider.authenticate_client(creds).await?;
+    let token = q.token.filter(|t| !t.is_empty()).ok_or_else(|| Error::InvalidRequest("token is required".into()))?;
+    Ok((client, token))
+}
+
+/// `POST /introspect` (RFC 7662).
+pub async fn introspect(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenQuery>, FormRejection>,
+) -> Result<Response, Error> {
+    let (client, token) = caller_and_token(&app, &headers, form).await?;
+    let answer = app.provider.introspect(&client, &token).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
+}
+
+/// `POST /revoke` (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    form: Result<Form<TokenQuery>, FormRejection>,
+) -> Result<Response, Error> {
+    let (client, token) = caller_and_token(&app, &headers, form).await?;
+    app.provider.revoke(&client, &token).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], "").into_response())
 }
 
 /// `Authorization: Basic` with form-urlencoded id and secret (RFC 6749 §2.3.1).

@@ -1,12 +1,19 @@
 //! Signing keys: PKCS#8 PEM files in `[keys] dir`, made on first start, published as a JWKS.
 //!
-//! Instances that share the directory sign and verify the same tokens. Keys are parsed once at start:
+//! The directory always holds a key for each algorithm we offer (RS256, ES256, EdDSA); the newest key of an
+//! algorithm signs, older ones stay published so tokens they signed keep verifying until they expire.
+//! `danang-sso keys rotate` adds keys, `keys prune` removes retired ones, and running instances notice the
+//! change by themselves ([`KeyRing::reload`]). Instances that share the directory sign and verify the same
+//! tokens. Keys are parsed once when loaded:
 //! signing goes straight to aws-lc-rs with the prepared key pair, because jsonwebtoken 12 re-parses the
 //! private key on every signature. Verification and JWK building use jsonwebtoken.
 
 mod pem;
+mod ring;
 
 use std::path::{Path, PathBuf};
+
+pub use ring::{KeyRing, prune, rotate};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -27,6 +34,8 @@ pub enum Alg {
 }
 
 impl Alg {
+    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+
     pub fn parse(s: &str) -> Option<Alg> {
         match s {
             "RS256" => Some(Alg::RS256),
@@ -93,43 +102,43 @@ pub struct Key {
 pub struct KeySet {
     keys: Vec<Key>,
     default_alg: Alg,
-    jwks: Vec<u8>,
+    jwks: axum::body::Bytes,
     rng: SystemRandom,
 }
 
 impl KeySet {
-    /// Loads every `*.pem` key in `dir`; makes a key for `alg` there first when it has none.
-    pub fn load_or_create(dir: &Path, alg: Alg) -> Result<KeySet, KeyError> {
-        let mut keys = load_dir(dir)?;
-        if !keys.iter().any(|k| k.alg == alg) {
-            let path = generate(dir, alg, now())?;
-            tracing::info!(path = %path.display(), alg = alg.as_str(), "created a new signing key");
-            keys.push(load_file(&path)?);
-            keys.sort_by(|a, b| b.created.cmp(&a.created).then(a.kid.cmp(&b.kid)));
+    /// Loads every `*.pem` key in `dir`, first making a key for each algorithm that has none.
+    pub fn load_or_create(dir: &Path, default_alg: Alg) -> Result<KeySet, KeyError> {
+        let existing = load_dir(dir)?;
+        for alg in Alg::ALL {
+            if !existing.iter().any(|k| k.alg == alg) {
+                let path = generate(dir, alg, now())?;
+                tracing::info!(path = %path.display(), alg = alg.as_str(), "created a new signing key");
+            }
         }
+        KeySet::load(dir, default_alg)
+    }
+
+    /// Loads every `*.pem` key in `dir` as it is.
+    pub fn load(dir: &Path, default_alg: Alg) -> Result<KeySet, KeyError> {
+        let keys = load_dir(dir)?;
         let set = JwkSet { keys: keys.iter().map(|k| k.jwk.clone()).collect() };
         let jwks = serde_json::to_vec(&set).map_err(|e| KeyError::File(dir.into(), e.to_string()))?;
-        Ok(KeySet { keys, default_alg: alg, jwks, rng: SystemRandom::new() })
+        Ok(KeySet { keys, default_alg, jwks: jwks.into(), rng: SystemRandom::new() })
     }
 
     /// The JWKS document, serialised once.
-    pub fn jwks_json(&self) -> &[u8] {
+    pub fn jwks_json(&self) -> &axum::body::Bytes {
         &self.jwks
+    }
+
+    /// Every key, newest first.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
     }
 
     pub fn default_alg(&self) -> Alg {
         self.default_alg
-    }
-
-    /// Algorithms a client may ask for (`id_token_signed_response_alg`): those we hold a key for.
-    pub fn algorithms(&self) -> Vec<Alg> {
-        let mut algs: Vec<Alg> = Vec::new();
-        for k in &self.keys {
-            if !algs.contains(&k.alg) {
-                algs.push(k.alg);
-            }
-        }
-        algs
     }
 
     fn signing_key(&self, alg: Alg) -> Option<&Key> {
@@ -182,11 +191,11 @@ impl KeySet {
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn load_dir(dir: &Path) -> Result<Vec<Key>, KeyError> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Key>, KeyError> {
     let err = |e: std::io::Error| KeyError::File(dir.into(), e.to_string());
     if !dir.exists() {
         return Ok(Vec::new());

@@ -29,7 +29,7 @@ fn every_algorithm_signs_and_verifies_and_survives_a_reload() {
         let again = KeySet::load_or_create(&dir, alg).unwrap();
         let back: Claims = again.verify(&token, "JWT", |v| v.validate_aud = false).unwrap();
         assert_eq!(back.sub, "u-1");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3, "one key per algorithm");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
@@ -40,8 +40,10 @@ fn key_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let dir = temp_dir("mode");
     KeySet::load_or_create(&dir, Alg::ES256).unwrap();
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-    assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
+    for file in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(std::fs::metadata(file.unwrap().path()).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -66,8 +68,9 @@ fn jwks_publishes_public_parts_only() {
     let dir = temp_dir("jwks");
     let set = KeySet::load_or_create(&dir, Alg::RS256).unwrap();
     let jwks: serde_json::Value = serde_json::from_slice(set.jwks_json()).unwrap();
-    let key = &jwks["keys"][0];
-    assert_eq!(key["kty"], "RSA");
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3);
+    let key = keys.iter().find(|k| k["kty"] == "RSA").unwrap();
     assert_eq!(key["use"], "sig");
     assert_eq!(key["alg"], "RS256");
     assert!(key.get("d").is_none() && key.get("p").is_none());

@@ -12,9 +12,28 @@ use crate::store::{AuthCode, Session};
 #[derive(Debug)]
 pub enum Outcome {
     /// Go back to the app (with a code, or with an error for it).
-    Redirect(String),
+    Respond(AuthResponse),
     /// Show the sign-in form.
     Login,
+}
+
+/// An authorization response for the client's registered redirect URI: a code or an error, with `state` and `iss`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub redirect_uri: String,
+    pub params: Vec<(&'static str, String)>,
+    /// Deliver as an auto-submitted form (OAuth 2.0 Form Post Response Mode) rather than in the query.
+    pub form_post: bool,
+}
+
+impl AuthResponse {
+    /// The redirect target with the parameters in its query (for the query response mode).
+    pub fn location(&self) -> String {
+        // Registered URIs were checked at start-up; fall back to the bare URI all the same.
+        let Ok(mut url) = url::Url::parse(&self.redirect_uri) else { return self.redirect_uri.clone() };
+        url.query_pairs_mut().extend_pairs(self.params.iter().map(|(k, v)| (*k, v.as_str())));
+        url.into()
+    }
 }
 
 /// What the sign-in form says when it comes back.
@@ -29,9 +48,9 @@ pub enum LoginMessage {
 /// The result of a posted sign-in form.
 #[derive(Debug)]
 pub enum LoginResult {
-    /// Signed in: go to `redirect`, and set the session cookie to `cookie` when it changed.
+    /// Signed in: answer with `response`, and set the session cookie to `cookie` when it changed.
     Success {
-        redirect: String,
+        response: AuthResponse,
         cookie: Option<String>,
         session: Session,
     },
@@ -74,12 +93,12 @@ impl Provider {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
                 match self.recheck(&session).await? {
-                    Some(user) => Ok(Outcome::Redirect(self.issue_code(req, &session, user).await?)),
-                    None if req.prompt == Prompt::None => Ok(Outcome::Redirect(self.login_required(req))),
+                    Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
+                    None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
                 }
             }
-            Decision::LoginRequired => Ok(Outcome::Redirect(self.login_required(req))),
+            Decision::LoginRequired => Ok(Outcome::Respond(self.login_required(req))),
             Decision::AskPassword => Ok(Outcome::Login),
         }
     }
@@ -141,12 +160,12 @@ impl Provider {
         };
         self.store.put_session(&session).await?;
         self.store.record_sign_in(&session.account, now).await?;
-        let redirect = self.issue_code(req, &session, user).await?;
-        Ok(LoginResult::Success { redirect, cookie, session })
+        let response = self.issue_code(req, &session, user).await?;
+        Ok(LoginResult::Success { response, cookie, session })
     }
 
-    /// Stores a single-use code and returns the redirect that carries it (with `state` and RFC 9207 `iss`).
-    async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<String, Error> {
+    /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).
+    async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<AuthResponse, Error> {
         let code = random_token();
         let now = self.clock.now();
         let record = AuthCode {
@@ -162,36 +181,29 @@ impl Provider {
             expires_at: now + self.tokens.code_ttl_secs,
         };
         self.store.put_code(&secret_hash(&code), &record).await?;
-        let mut params = vec![("code", code.as_str())];
-        params.extend(req.state.as_deref().map(|s| ("state", s)));
-        params.push(("iss", &self.issuer));
-        redirect_with(&req.redirect_uri, &params)
+        let mut params = vec![("code", code)];
+        params.extend(req.state.clone().map(|s| ("state", s)));
+        params.push(("iss", self.issuer.clone()));
+        Ok(AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
     }
 
-    fn login_required(&self, req: &AuthRequest) -> String {
-        self.error_redirect(&RedirectError {
+    fn login_required(&self, req: &AuthRequest) -> AuthResponse {
+        self.error_response(&RedirectError {
             redirect_uri: req.redirect_uri.clone(),
             error: "login_required",
             description: "no active session".into(),
             state: req.state.clone(),
+            form_post: req.form_post,
         })
     }
 
-    /// The redirect that reports an error to the client's registered redirect URI.
-    pub fn error_redirect(&self, e: &RedirectError) -> String {
-        let mut params = vec![("error", e.error), ("error_description", e.description.as_str())];
-        params.extend(e.state.as_deref().map(|s| ("state", s)));
-        params.push(("iss", &self.issuer));
-        // Registered URIs were checked at start-up, so this cannot fail; fall back to the bare URI all the same.
-        redirect_with(&e.redirect_uri, &params).unwrap_or_else(|_| e.redirect_uri.clone())
+    /// The response that reports an error to the client's registered redirect URI.
+    pub fn error_response(&self, e: &RedirectError) -> AuthResponse {
+        let mut params = vec![("error", e.error.to_owned()), ("error_description", e.description.clone())];
+        params.extend(e.state.clone().map(|s| ("state", s)));
+        params.push(("iss", self.issuer.clone()));
+        AuthResponse { redirect_uri: e.redirect_uri.clone(), params, form_post: e.form_post }
     }
-}
-
-/// `base` with `params` appended to its query.
-fn redirect_with(base: &str, params: &[(&str, &str)]) -> Result<String, Error> {
-    let mut url = url::Url::parse(base).map_err(|e| Error::Internal(format!("registered redirect URI: {e}")))?;
-    url.query_pairs_mut().extend_pairs(params);
-    Ok(url.into())
 }
 
 #[cfg(test)]

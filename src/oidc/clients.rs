@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use jsonwebtoken::jwk::JwkSet;
 
 use super::sha256;
 use crate::config::ClientConfig;
@@ -16,6 +17,7 @@ use crate::keys::Alg;
 
 pub const GRANT_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -31,16 +33,34 @@ pub struct Client {
     pub public: bool,
     pub offline_access_implied: bool,
     pub id_token_alg: Option<Alg>,
+    pub frontchannel_logout_uri: Option<String>,
+    pub introspect_for: Vec<String>,
+    /// Public keys for `private_key_jwt` (RFC 7523).
+    pub jwks: Option<JwkSet>,
 }
 
 impl Client {
-    pub fn from_config(c: &ClientConfig) -> Client {
+    pub fn from_config(c: &ClientConfig) -> Result<Client, String> {
         let grant_types = if c.grant_types.is_empty() {
             vec![GRANT_CODE.into(), GRANT_REFRESH.into()]
         } else {
             c.grant_types.clone()
         };
-        Client {
+        let jwks_text = match (&c.jwks, &c.jwks_file) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(path)) => {
+                Some(std::fs::read_to_string(path).map_err(|e| format!("{}: jwks_file: {e}", c.client_id))?)
+            }
+            (None, None) => None,
+        };
+        let jwks = match jwks_text {
+            Some(text) => Some(
+                serde_json::from_str::<JwkSet>(&text)
+                    .map_err(|e| format!("{}: jwks is not a JWKS: {e}", c.client_id))?,
+            ),
+            None => None,
+        };
+        Ok(Client {
             id: c.client_id.clone(),
             name: if c.name.is_empty() { c.client_id.clone() } else { c.name.clone() },
             secret_hash: c.client_secret_hash.clone(),
@@ -52,7 +72,15 @@ impl Client {
             public: c.public,
             offline_access_implied: c.offline_access_implied,
             id_token_alg: c.id_token_signed_response_alg.as_deref().and_then(Alg::parse),
-        }
+            frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
+            introspect_for: c.introspect_for.clone(),
+            jwks,
+        })
+    }
+
+    /// Whether this client may introspect or revoke tokens issued to `other`.
+    pub fn may_manage_tokens_of(&self, other: &str) -> bool {
+        self.id == other || self.introspect_for.iter().any(|c| c == "*" || c == other)
     }
 
     pub fn allows_grant(&self, grant_type: &str) -> bool {
@@ -64,12 +92,15 @@ impl Client {
     }
 }
 
-/// Credentials as the request presented them (RFC 6749 §2.3.1): HTTP Basic or form fields, never both.
+/// Credentials as the request presented them (RFC 6749 §2.3.1): HTTP Basic or form fields, never both;
+/// or a signed client assertion (RFC 7523).
 #[derive(Debug, Default)]
 pub struct Credentials {
     pub basic: Option<(String, String)>,
     pub form_id: Option<String>,
     pub form_secret: Option<String>,
+    pub assertion_type: Option<String>,
+    pub assertion: Option<String>,
 }
 
 pub struct Clients {
@@ -79,9 +110,12 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(configs: &[ClientConfig]) -> Clients {
-        let by_id = configs.iter().map(|c| (c.client_id.clone(), Arc::new(Client::from_config(c)))).collect();
-        Clients { by_id, verified: Mutex::default() }
+    pub fn new(configs: &[ClientConfig]) -> Result<Clients, String> {
+        let mut by_id = HashMap::new();
+        for c in configs {
+            by_id.insert(c.client_id.clone(), Arc::new(Client::from_config(c)?));
+        }
+        Ok(Clients { by_id, verified: Mutex::default() })
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Client>> {

@@ -3,10 +3,13 @@
 //! Handlers in [`crate::http`] parse requests and render answers; this module decides. It reaches the
 //! directory, the store and the keys only through their traits and types, never LDAP or Redis directly.
 
+pub mod assertion;
 pub mod authorize;
 pub mod claims;
 pub mod clients;
 pub mod discovery;
+pub mod introspect;
+pub mod logout;
 pub mod pkce;
 pub mod request;
 pub mod token;
@@ -19,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use crate::clock::Clock;
 use crate::config::{SessionConfig, TokensConfig};
 use crate::directory::Directory;
-use crate::keys::KeySet;
+use crate::keys::KeyRing;
 use crate::policy::Policy;
 use crate::store::Store;
 use clients::Clients;
@@ -32,10 +35,12 @@ pub struct Provider {
     pub policy: Policy,
     pub directory: Arc<dyn Directory>,
     pub store: Arc<dyn Store>,
-    pub keys: KeySet,
+    pub keys: KeyRing,
     pub clock: Clock,
     pub tokens: TokensConfig,
     pub session: SessionConfig,
+    /// Delivers back-channel logout tokens.
+    pub notifier: Arc<dyn logout::Notifier>,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

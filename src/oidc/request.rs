@@ -46,6 +46,8 @@ pub struct AuthRequest {
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// `response_mode=form_post`: the answer is POSTed by the browser instead of put in the query.
+    pub form_post: bool,
 }
 
 impl AuthRequest {
@@ -71,6 +73,7 @@ pub struct RedirectError {
     pub error: &'static str,
     pub description: String,
     pub state: Option<String>,
+    pub form_post: bool,
 }
 
 #[derive(Debug)]
@@ -94,12 +97,14 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
         _ => return Err(Error::UnregisteredRedirectUri.into()),
     };
     // From here on, errors go back to the client's registered redirect URI.
+    let form_post = p.response_mode.as_deref() == Some("form_post");
     let fail = |error: &'static str, description: &str| {
         Err(AuthorizeError::Redirect(RedirectError {
             redirect_uri: redirect_uri.clone(),
             error,
             description: description.into(),
             state: p.state.clone(),
+            form_post,
         }))
     };
     if p.request.is_some() {
@@ -108,8 +113,8 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
     if p.request_uri.is_some() {
         return fail("request_uri_not_supported", "request_uri is not supported");
     }
-    if !matches!(p.response_mode.as_deref(), None | Some("query")) {
-        return fail("invalid_request", "response_mode must be query");
+    if !matches!(p.response_mode.as_deref(), None | Some("query") | Some("form_post")) {
+        return fail("invalid_request", "response_mode must be query or form_post");
     }
     match p.response_type.as_deref() {
         Some("code") => {}
@@ -159,6 +164,7 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
         max_age,
         login_hint: p.login_hint.clone(),
         ui_locales: p.ui_locales.clone(),
+        form_post,
     })
 }
 

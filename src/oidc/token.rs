@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::claims::{AccessToken, IdToken, at_hash, user_claims};
-use super::clients::{Client, GRANT_CODE, GRANT_REFRESH};
+use super::clients::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_CODE, GRANT_REFRESH};
 use super::{Provider, pkce, random_id, random_token, secret_hash};
 use crate::directory::User;
 use crate::error::Error;
@@ -24,6 +24,8 @@ pub struct TokenParams {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +40,9 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// Scopes about a person: never granted to a service client acting for itself.
+const USER_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
+
 /// The typ header of JWT access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -48,13 +53,16 @@ impl Provider {
             p.grant_type.as_deref().ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
         if !client.allows_grant(grant_type) {
             return match grant_type {
-                GRANT_CODE | GRANT_REFRESH => Err(Error::UnauthorizedClient(format!("{grant_type} is not allowed"))),
+                GRANT_CODE | GRANT_REFRESH | GRANT_CLIENT_CREDENTIALS => {
+                    Err(Error::UnauthorizedClient(format!("{grant_type} is not allowed for this client")))
+                }
                 _ => Err(Error::UnsupportedGrantType),
             };
         }
         match grant_type {
             GRANT_CODE => self.code_grant(client, p).await,
             GRANT_REFRESH => self.refresh_grant(client, p).await,
+            GRANT_CLIENT_CREDENTIALS => self.client_credentials(client, p).await,
             _ => Err(Error::UnsupportedGrantType),
         }
     }
@@ -107,6 +115,39 @@ impl Provider {
         self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)
     }
 
+    /// A service client acting for itself (RFC 6749 §4.4): only the scopes it is registered for, no user.
+    async fn client_credentials(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+        if client.public {
+            return Err(Error::UnauthorizedClient("public clients cannot use client_credentials".into()));
+        }
+        let requested: Vec<&str> = match p.scope.as_deref() {
+            Some(s) => s.split_whitespace().collect(),
+            None => client.scopes.iter().map(String::as_str).collect(),
+        };
+        let mut scope: Vec<&str> = Vec::new();
+        for s in requested {
+            if !client.scopes.iter().any(|c| c == s) || USER_SCOPES.contains(&s) {
+                return Err(Error::InvalidScope(format!("{s} is not allowed for this client")));
+            }
+            if !scope.contains(&s) {
+                scope.push(s);
+            }
+        }
+        let scope = scope.join(" ");
+        let grant = Grant {
+            id: random_id(),
+            client_id: client.id.clone(),
+            sid: None,
+            scope: scope.clone(),
+            auth_time: self.clock.now(),
+            user: None,
+            refresh_hash: None,
+            expires_at: self.clock.now() + self.tokens.access_token_ttl_secs,
+        };
+        self.store.put_grant(&grant).await?;
+        self.mint(client, &grant, &scope, None, None)
+    }
+
     fn wants_refresh(&self, client: &Client, scopes: &[&str]) -> bool {
         client.allows_grant(GRANT_REFRESH) && (client.offline_access_implied || scopes.contains(&"offline_access"))
     }
@@ -157,6 +198,7 @@ impl Provider {
         refresh: Option<String>,
     ) -> Result<TokenResponse, Error> {
         let now = self.clock.now();
+        let keys = self.keys.current();
         let subject = grant.user.as_ref().map(|u| u.id.clone()).unwrap_or_else(|| client.id.clone());
         let access = AccessToken {
             iss: self.issuer.clone(),
@@ -170,10 +212,10 @@ impl Provider {
             auth_time: grant.user.as_ref().map(|_| grant.auth_time),
             sid: grant.sid.clone(),
         };
-        let access_token = self.keys.sign(ACCESS_TOKEN_TYP, &access, None)?;
+        let access_token = keys.sign(ACCESS_TOKEN_TYP, &access, None)?;
         let scopes: Vec<&str> = scope.split(' ').collect();
         let id_token = match &grant.user {
-            Some(user) if scopes.contains(&"openid") => Some(self.keys.sign(
+            Some(user) if scopes.contains(&"openid") => Some(keys.sign(
                 "JWT",
                 &IdToken {
                     iss: &self.issuer,
@@ -207,6 +249,7 @@ impl Provider {
     pub async fn check_access_token(&self, token: &str) -> Result<(AccessToken, Grant), Error> {
         let claims: AccessToken = self
             .keys
+            .current()
             .verify(token, ACCESS_TOKEN_TYP, |v| {
                 v.set_audience(&[&self.issuer]);
                 v.set_issuer(&[&self.issuer]);

@@ -42,6 +42,12 @@ impl Drop for TestApp {
     }
 }
 
+/// An HTTP client for tests: rustls with aws-lc-rs (the one provider in the tree), no redirects followed.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("an HTTP client")
+}
+
 /// One keys directory for the whole test binary: RSA key generation is done once.
 pub fn keys_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

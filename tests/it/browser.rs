@@ -67,7 +67,7 @@ fn unescape(s: &str) -> String {
 
 impl Browser {
     pub fn new() -> Browser {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let http = crate::app::http();
         Browser { http, cookies: Vec::new(), accept_language: None }
     }
 

@@ -158,7 +158,7 @@ async fn pkce_mismatch_wrong_secret_and_wrong_client_are_refused() {
 #[tokio::test]
 async fn token_endpoint_errors_are_json_and_never_cached() {
     let app = TestApp::start().await;
-    let http = reqwest::Client::new();
+    let http = crate::app::http();
     let url = format!("{}/token", app.url);
     let r = http.post(&url).form(&[("grant_type", "authorization_code"), ("code", "nope")]).send().await.unwrap();
     assert_eq!(r.status(), 401, "no client authentication");

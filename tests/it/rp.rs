@@ -39,7 +39,7 @@ impl Rp {
     }
 
     pub async fn new(issuer: &str, client_id: &str, secret: Option<&str>, redirect: &str) -> Rp {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let http = crate::app::http();
         let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.into()).unwrap(), &http)
             .await
             .expect("discovery");

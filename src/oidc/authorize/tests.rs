@@ -23,6 +23,7 @@ fn clients() -> Clients {
             ..Default::default()
         },
     ])
+    .unwrap()
 }
 
 fn params(client: &str, redirect: &str) -> AuthorizeParams {

@@ -106,8 +106,25 @@ pub async fn run(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = http::router(Arc::new(app));
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let app = Arc::new(app);
+    let reloader = tokio::spawn(reload_keys(app.clone()));
+    let router = http::router(app);
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    reloader.abort();
+    served
+}
+
+/// Picks up keys added by `keys rotate` or removed by `keys prune` in other processes.
+async fn reload_keys(app: Arc<App>) {
+    let mut tick = tokio::time::interval(app.key_reload_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let app = app.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.provider.keys.reload()).await {
+            tracing::error!(error = %e, "signing keys not reloaded");
+        }
+    }
 }

@@ -22,10 +22,12 @@ fn lang(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
 }
 
 /// Validates, or renders why not: a page for an unknown client or redirect URI, a redirect for the rest.
-fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthRequest, Response> {
-    validate(params, &app.provider.clients).map_err(|e| match e {
-        AuthorizeError::Page(e) => pages::error(lang, e),
-        AuthorizeError::Redirect(r) => pages::auth_response(lang, &app.provider.error_response(&r)),
+fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthRequest, Box<Response>> {
+    validate(params, &app.provider.clients).map_err(|e| {
+        Box::new(match e {
+            AuthorizeError::Page(e) => pages::error(lang, e),
+            AuthorizeError::Redirect(r) => pages::auth_response(lang, &app.provider.error_response(&r)),
+        })
     })
 }
 
@@ -55,7 +57,7 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams) -> R
     let lang = lang(&params, headers);
     let req = match checked(app, &params, lang) {
         Ok(req) => req,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let cookie = cookies::get(headers, &app.provider.session.cookie_name);
     match app.provider.authorize(&req, cookie).await {
@@ -90,7 +92,7 @@ pub async fn login(
     let lang = lang(&form.params, &headers);
     let req = match checked(&app, &form.params, lang) {
         Ok(req) => req,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let cookie_name = &app.provider.session.cookie_name;
     let cookie = cookies::get(&headers, cookie_name);

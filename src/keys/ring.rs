@@ -82,7 +82,7 @@ pub fn prune(dir: &Path, grace_secs: u64) -> Result<Vec<PathBuf>, KeyError> {
     for key in &keys {
         // The oldest key of the same algorithm made after this one: the key that replaced it.
         let successor = keys.iter().filter(|k| k.alg == key.alg && k.created > key.created).map(|k| k.created).min();
-        if successor.is_some_and(|s| s + grace_secs < now) {
+        if successor.is_some_and(|s| s + grace_secs <= now) {
             std::fs::remove_file(&key.path).map_err(|e| KeyError::File(key.path.clone(), e.to_string()))?;
             removed.push(key.path.clone());
         }

@@ -76,3 +76,26 @@ fn jwks_publishes_public_parts_only() {
     assert!(key.get("d").is_none() && key.get("p").is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_ring_picks_up_rotated_keys_and_prune_keeps_live_ones() {
+    let dir = temp_dir("ring");
+    let ring = KeyRing::open(&dir, Alg::ES256).unwrap();
+    assert_eq!(ring.current().keys().len(), 3);
+    assert!(!ring.reload().unwrap(), "nothing changed");
+    let added = rotate(&dir).unwrap();
+    assert_eq!(added.len(), 3);
+    assert!(ring.reload().unwrap());
+    let set = ring.current();
+    assert_eq!(set.keys().len(), 6);
+    let token = set.sign("JWT", &Claims { sub: "a".into(), exp: now() + 60, name: "x".into() }, None).unwrap();
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    assert!(added.iter().any(|p| set.keys().iter().any(|k| k.kid == kid && &k.path == p)), "the new key signs");
+    // Nothing is pruned while tokens of the old keys may still be valid; with no grace, the old keys go.
+    assert!(prune(&dir, 3600).unwrap().is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(prune(&dir, 0).unwrap().len(), 3);
+    assert!(ring.reload().unwrap());
+    assert_eq!(ring.current().keys().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

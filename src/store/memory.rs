@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::directory::User;
 
 enum CodeEntry {
-    Fresh(AuthCode),
+    Fresh(Box<AuthCode>),
     Spent { grant_id: String, forget_at: u64 },
 }
 
@@ -126,7 +126,7 @@ impl Store for MemoryStore {
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.sweep(self.clock.now());
-        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(code.clone()));
+        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(Box::new(code.clone())));
         Ok(())
     }
 

@@ -45,7 +45,7 @@ pub struct AuthCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
     /// First use: the code is now spent.
-    Fresh(AuthCode),
+    Fresh(Box<AuthCode>),
     /// Already redeemed once: the caller revokes `grant_id`.
     Spent {
         grant_id: String,

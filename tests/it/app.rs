@@ -21,6 +21,10 @@ impl TestApp {
     }
 
     pub async fn start_with(mut config: Config) -> TestApp {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().unwrap());
         config.server.issuer = url.clone();

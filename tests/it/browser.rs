@@ -71,7 +71,7 @@ impl Browser {
         Browser { http, cookies: Vec::new(), accept_language: None }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 

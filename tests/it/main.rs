@@ -7,4 +7,7 @@ mod flow;
 mod flow_errors;
 mod harness;
 mod harness_selftest;
+mod listener;
+mod logout;
 mod rp;
+mod tokens;

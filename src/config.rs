@@ -27,7 +27,69 @@ pub struct Config {
     pub keys: KeysConfig,
     pub session: SessionConfig,
     pub tokens: TokensConfig,
+    pub throttle: ThrottleConfig,
+    pub audit: AuditConfig,
+    pub admin: AdminConfig,
     pub clients: Vec<ClientConfig>,
+}
+
+/// Brute-force protection: failed sign-ins counted per mailbox and per client IP, shared by every instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Failures are counted over this window (seconds).
+    pub window_secs: u64,
+    /// Failures of one mailbox before each further attempt has to wait.
+    pub account_free_failures: u64,
+    /// Failures of one mailbox that lock it out for `lockout_secs`.
+    pub account_max_failures: u64,
+    pub ip_free_failures: u64,
+    pub ip_max_failures: u64,
+    /// The first wait; it doubles with each further failure, up to `lockout_secs`.
+    pub base_delay_secs: u64,
+    pub lockout_secs: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 900,
+            account_free_failures: 3,
+            account_max_failures: 10,
+            ip_free_failures: 10,
+            ip_max_failures: 50,
+            base_delay_secs: 2,
+            lockout_secs: 900,
+        }
+    }
+}
+
+/// Where the audit trail goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `stdout` or `file`.
+    pub output: String,
+    pub path: Option<PathBuf>,
+    /// Names this instance in every line; default: host name and process id.
+    pub instance: Option<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { output: "stdout".into(), path: None, instance: None }
+    }
+}
+
+/// The operators' HTTP API (sessions list / revoke): off unless `listen` is set.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// e.g. `127.0.0.1:9090`; keep it on a management network.
+    pub listen: Option<String>,
+    /// The bearer token operators present.
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +371,11 @@ impl Config {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() => {}
             _ => out.push(ConfigError::new("server.issuer", "must be an http(s) URL without query or fragment")),
         }
+        for p in &self.server.trusted_proxies {
+            if crate::http::context::Network::parse(p).is_none() {
+                out.push(ConfigError::new("server.trusted_proxies", format!("{p}: not an IP address or CIDR network")));
+            }
+        }
         if self.policy.allowed_domains.is_empty() {
             out.push(ConfigError::new("policy.allowed_domains", "at least one domain is required"));
         }
@@ -317,6 +384,19 @@ impl Config {
         }
         if self.directory.kind == DirectoryKind::Ldap && self.ldap.urls.is_empty() {
             out.push(ConfigError::new("ldap.urls", "at least one URL is required when directory.kind = \"ldap\""));
+        }
+        if !matches!(self.audit.output.as_str(), "stdout" | "file") {
+            out.push(ConfigError::new("audit.output", "must be stdout or file"));
+        }
+        if self.audit.output == "file" && self.audit.path.is_none() {
+            out.push(ConfigError::new("audit.path", "required when audit.output = \"file\""));
+        }
+        if self.admin.listen.is_some() && self.admin.token.is_none() && self.admin.token_file.is_none() {
+            out.push(ConfigError::new("admin.token", "the admin API needs a token (admin.token or admin.token_file)"));
+        }
+        let t = &self.throttle;
+        if t.account_free_failures > t.account_max_failures || t.ip_free_failures > t.ip_max_failures {
+            out.push(ConfigError::new("throttle", "free failures must not exceed max failures"));
         }
         if self.store.kind == StoreKind::Redis && self.store.redis_url.is_none() {
             out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\""));

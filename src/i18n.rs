@@ -34,6 +34,12 @@ impl Lang {
         }
     }
 
+    /// "45 giây", "15 phút": whole minutes from two minutes on, rounded up.
+    pub fn duration(self, secs: u64) -> String {
+        let t = self.texts();
+        if secs < 120 { format!("{secs} {}", t.seconds) } else { format!("{} {}", secs.div_ceil(60), t.minutes) }
+    }
+
     pub fn texts(self) -> &'static Texts {
         match self {
             Lang::Vi => &VI,
@@ -64,6 +70,11 @@ pub struct Texts {
     pub other_language_code: &'static str,
     pub continue_title: &'static str,
     pub continue_button: &'static str,
+    /// `{wait}` is replaced by a duration such as "45 giây".
+    pub throttled: &'static str,
+    pub seconds: &'static str,
+    pub minutes: &'static str,
+    pub form_expired: &'static str,
     pub logged_out_title: &'static str,
     pub logged_out_message: &'static str,
     pub return_to_app: &'static str,
@@ -93,6 +104,10 @@ pub static VI: Texts = Texts {
     other_language_code: "en",
     continue_title: "Đang chuyển về ứng dụng",
     continue_button: "Tiếp tục",
+    throttled: "Bạn đã đăng nhập sai nhiều lần. Vui lòng đợi {wait} rồi thử lại.",
+    seconds: "giây",
+    minutes: "phút",
+    form_expired: "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.",
     logged_out_title: "Bạn đã đăng xuất",
     logged_out_message: "Bạn đã đăng xuất khỏi hệ thống đăng nhập một lần và các ứng dụng dùng chung của thành phố.",
     return_to_app: "Quay về ứng dụng",
@@ -122,6 +137,10 @@ pub static EN: Texts = Texts {
     other_language_code: "vi",
     continue_title: "Returning to the application",
     continue_button: "Continue",
+    throttled: "Too many failed sign-ins. Please wait {wait} and try again.",
+    seconds: "seconds",
+    minutes: "minutes",
+    form_expired: "The sign-in form has expired. Please try again.",
     logged_out_title: "You are signed out",
     logged_out_message: "You have signed out of single sign-on and of the city's shared applications.",
     return_to_app: "Return to the application",

@@ -3,6 +3,7 @@
 //! [`build`] turns a [`config::Config`] into an [`App`]; [`run`] serves it on a listener until shutdown.
 //! `main`, the integration tests and the benchmark all go through these two functions.
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod directory;
@@ -37,6 +38,8 @@ pub struct App {
     pub provider: Provider,
     pub discovery: Bytes,
     pub key_reload_interval: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<http::context::Network>,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
 }
@@ -94,10 +97,25 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         tokens: config.tokens.clone(),
         session: config.session.clone(),
         notifier: Arc::new(outbound::HttpNotifier::new().map_err(BuildError::Outbound)?),
+        throttle: policy::throttle::Throttle::new(config.throttle.clone()),
+        audit: start_audit(&config.audit).map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
     };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
-    Ok(App { secure_cookies, discovery, key_reload_interval, provider })
+    let trusted_proxies = config.server.trusted_proxies.iter().filter_map(|p| http::context::Network::parse(p)).collect();
+    Ok(App { secure_cookies, discovery, key_reload_interval, trusted_proxies, provider })
+}
+
+fn start_audit(config: &config::AuditConfig) -> std::io::Result<audit::Audit> {
+    let sink = match (&config.output[..], &config.path) {
+        ("file", Some(path)) => audit::Sink::File(path.clone()),
+        _ => audit::Sink::Stdout,
+    };
+    let instance = config.instance.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+        format!("{host}:{}", std::process::id())
+    });
+    audit::Audit::start(sink, instance)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.

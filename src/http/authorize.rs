@@ -5,12 +5,14 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::context::Ctx;
 use super::{cookies, pages};
 use crate::App;
+use crate::audit::RequestContext;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::oidc::authorize::{LoginResult, Outcome};
@@ -33,41 +35,66 @@ fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthReques
 
 pub async fn authorize_get(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
     match query {
-        Ok(Query(params)) => authorize(&app, &headers, params).await,
+        Ok(Query(params)) => authorize(&app, &headers, params, &ctx).await,
         Err(e) => pages::error(Lang::negotiate(None, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
 pub async fn authorize_post(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<AuthorizeParams>, FormRejection>,
 ) -> Response {
     match form {
-        Ok(Form(params)) => authorize(&app, &headers, params).await,
+        Ok(Form(params)) => authorize(&app, &headers, params, &ctx).await,
         Err(e) => pages::error(Lang::negotiate(None, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
-async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams) -> Response {
+async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx: &RequestContext) -> Response {
     let lang = lang(&params, headers);
     let req = match checked(app, &params, lang) {
         Ok(req) => req,
         Err(response) => return *response,
     };
     let cookie = cookies::get(headers, &app.provider.session.cookie_name);
-    match app.provider.authorize(&req, cookie).await {
+    match app.provider.authorize(&req, cookie, ctx).await {
         Ok(Outcome::Respond(r)) => pages::auth_response(lang, &r),
         Ok(Outcome::Login) => {
             let hint = params.login_hint.as_deref().unwrap_or_default();
-            pages::login(lang, &req, &params, hint, None, StatusCode::OK)
+            login_form(app, headers, lang, &req, &params, hint, None)
         }
         Err(e) => pages::error(lang, e),
     }
+}
+
+/// The anti-forgery cookie of the sign-in form (double submit): the form must carry the same value.
+const CSRF_COOKIE: &str = "danang_sso_csrf";
+
+/// Renders the sign-in form, reusing the browser's anti-forgery value or giving it one.
+fn login_form(
+    app: &App,
+    headers: &HeaderMap,
+    lang: Lang,
+    req: &AuthRequest,
+    params: &AuthorizeParams,
+    username: &str,
+    notice: Option<pages::Notice>,
+) -> Response {
+    let existing = cookies::get(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
+    let csrf = existing.map(str::to_owned).unwrap_or_else(crate::oidc::random_token);
+    let mut response = pages::login(lang, req, params, username, notice, &csrf);
+    if existing.is_none() {
+        let value = cookies::set_strict(CSRF_COOKIE, &csrf, app.secure_cookies);
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// The sign-in form: the mailbox and password, plus the authorization request in hidden fields.
@@ -77,12 +104,15 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    csrf: String,
     #[serde(flatten)]
     params: AuthorizeParams,
 }
 
 pub async fn login(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -94,9 +124,18 @@ pub async fn login(
         Ok(req) => req,
         Err(response) => return *response,
     };
+    let typed = form.username.trim();
+    let show = |notice| login_form(&app, &headers, lang, &req, &form.params, typed, Some(notice));
+    let expected = cookies::get(&headers, CSRF_COOKIE).unwrap_or_default();
+    let forged = expected.is_empty()
+        || aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), form.csrf.as_bytes()).is_err();
+    if forged {
+        tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
+        return show(pages::Notice::FormExpired);
+    }
     let cookie_name = &app.provider.session.cookie_name;
     let cookie = cookies::get(&headers, cookie_name);
-    match app.provider.login(&req, &form.username, &form.password, cookie).await {
+    match app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await {
         Ok(LoginResult::Success { response, cookie, .. }) => {
             let mut response = pages::auth_response(lang, &response);
             if let Some(secret) = cookie {
@@ -105,12 +144,8 @@ pub async fn login(
             }
             response
         }
-        Ok(LoginResult::Refused { message, .. }) => {
-            pages::login(lang, &req, &form.params, form.username.trim(), Some(message), StatusCode::OK)
-        }
-        Err(Error::Unavailable("directory")) => {
-            pages::login(lang, &req, &form.params, form.username.trim(), None, StatusCode::SERVICE_UNAVAILABLE)
-        }
+        Ok(LoginResult::Refused { message, .. }) => show(pages::Notice::Login(message)),
+        Err(Error::Unavailable("directory")) => show(pages::Notice::DirectoryDown),
         Err(e) => pages::error(lang, e),
     }
 }

@@ -21,6 +21,13 @@ pub fn set(name: &str, value: &str, max_age: u64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
+/// A `SameSite=Strict` cookie for the browser's session lifetime (the sign-in form's anti-forgery value).
+pub fn set_strict(name: &str, value: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

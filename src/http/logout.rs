@@ -10,7 +10,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::context::Ctx;
 use super::{cookies, pages};
+use crate::audit::{Event, RequestContext};
 use crate::App;
 use crate::error::Error;
 use crate::i18n::{Lang, Texts};
@@ -38,27 +40,29 @@ struct ConfirmPage<'a> {
 
 pub async fn logout_get(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Response {
     match query {
-        Ok(Query(params)) => logout(&app, &headers, params).await,
+        Ok(Query(params)) => logout(&app, &headers, params, &ctx).await,
         Err(e) => pages::error(Lang::default(), Error::InvalidRequest(e.body_text())),
     }
 }
 
 pub async fn logout_post(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<LogoutParams>, FormRejection>,
 ) -> Response {
     match form {
-        Ok(Form(params)) => logout(&app, &headers, params).await,
+        Ok(Form(params)) => logout(&app, &headers, params, &ctx).await,
         Err(e) => pages::error(Lang::default(), Error::InvalidRequest(e.body_text())),
     }
 }
 
-async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams) -> Response {
+async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams, ctx: &RequestContext) -> Response {
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(params.ui_locales.as_deref(), accept);
     let cookie_name = &app.provider.session.cookie_name;
@@ -91,7 +95,9 @@ async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams) -> Respons
         let page = ConfirmPage { lang: lang.code(), t: lang.texts(), action: LOGOUT_PATH, hidden };
         return ([(header::CACHE_CONTROL, "no-store")], page).into_response();
     }
-    let clients = match app.provider.end_session(&session.id).await {
+    let mut event = Event::new("logout");
+    event.client = params.client_id.clone();
+    let clients = match app.provider.end_session(&session.id, ctx, event).await {
         Ok(clients) => clients,
         Err(e) => return pages::error(lang, e),
     };

@@ -2,6 +2,7 @@
 //! timeout, tracing). Handlers are thin: they parse, call [`crate::oidc`], and render.
 
 mod authorize;
+pub mod context;
 mod cookies;
 mod discovery;
 mod logout;

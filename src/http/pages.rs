@@ -17,7 +17,7 @@ struct LoginPage<'a> {
     t: &'static Texts,
     app_name: &'a str,
     action: &'a str,
-    message: Option<&'static str>,
+    message: Option<String>,
     username: &'a str,
     hidden: Vec<(&'static str, &'a str)>,
 }
@@ -73,21 +73,36 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
     fields.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v))).collect()
 }
 
-/// The sign-in form for `req`, optionally with a message, keeping what the person typed as mailbox.
+/// What a re-shown sign-in form says.
+pub enum Notice {
+    Login(LoginMessage),
+    DirectoryDown,
+    FormExpired,
+}
+
+/// The sign-in form for `req`, optionally with a notice, keeping what the person typed as mailbox.
+/// `csrf` goes in a hidden field and must come back equal to the `danang_sso_csrf` cookie.
 pub fn login(
     lang: Lang,
     req: &AuthRequest,
     params: &AuthorizeParams,
     username: &str,
-    message: Option<LoginMessage>,
-    status: StatusCode,
+    notice: Option<Notice>,
+    csrf: &str,
 ) -> Response {
     let t = lang.texts();
-    let message = message.map(|m| match m {
-        LoginMessage::BadCredentials => t.bad_credentials,
-        LoginMessage::DomainRefused => t.domain_refused,
-    });
-    let message = if status == StatusCode::SERVICE_UNAVAILABLE { Some(t.directory_down) } else { message };
+    let (status, message) = match notice {
+        None => (StatusCode::OK, None),
+        Some(Notice::Login(LoginMessage::BadCredentials)) => (StatusCode::OK, Some(t.bad_credentials.to_owned())),
+        Some(Notice::Login(LoginMessage::DomainRefused)) => (StatusCode::OK, Some(t.domain_refused.to_owned())),
+        Some(Notice::Login(LoginMessage::Throttled(secs))) => {
+            (StatusCode::TOO_MANY_REQUESTS, Some(t.throttled.replace("{wait}", &lang.duration(secs))))
+        }
+        Some(Notice::DirectoryDown) => (StatusCode::SERVICE_UNAVAILABLE, Some(t.directory_down.to_owned())),
+        Some(Notice::FormExpired) => (StatusCode::FORBIDDEN, Some(t.form_expired.to_owned())),
+    };
+    let mut hidden = hidden_fields(params);
+    hidden.push(("csrf", csrf));
     let page = LoginPage {
         lang: lang.code(),
         t,
@@ -95,7 +110,7 @@ pub fn login(
         action: crate::oidc::discovery::LOGIN_PATH,
         message,
         username,
-        hidden: hidden_fields(params),
+        hidden,
     };
     (status, no_store(), page).into_response()
 }

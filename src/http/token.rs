@@ -10,6 +10,7 @@ use axum::{Form, Json};
 use base64::Engine;
 use percent_encoding::percent_decode_str;
 
+use super::context::Ctx;
 use crate::App;
 use crate::error::Error;
 use crate::oidc::clients::Credentials;
@@ -17,6 +18,7 @@ use crate::oidc::token::TokenParams;
 
 pub async fn token(
     State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<TokenParams>, FormRejection>,
 ) -> Result<Response, Error> {
@@ -29,7 +31,7 @@ pub async fn token(
         assertion: params.client_assertion.take(),
     };
     let client = app.provider.authenticate_client(creds).await?;
-    let response = app.provider.token(&client, params).await?;
+    let response = app.provider.token(&client, params, &ctx).await?;
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(response)).into_response())
 }
 

@@ -3,9 +3,11 @@
 
 use super::request::{AuthRequest, Prompt, RedirectError};
 use super::{Provider, random_id, random_token, secret_hash};
+use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
 use crate::policy::LoginRefusal;
+use crate::policy::throttle::AfterFailure;
 use crate::store::{AuthCode, Session};
 
 /// What the browser gets next.
@@ -43,6 +45,8 @@ pub enum LoginMessage {
     BadCredentials,
     /// A mailbox outside the allowed domains.
     DomainRefused,
+    /// Too many failures from this mailbox or address: wait this many seconds.
+    Throttled(u64),
 }
 
 /// The result of a posted sign-in form.
@@ -87,12 +91,17 @@ impl Provider {
     }
 
     /// Handles a validated authorization request for a browser that may carry a session cookie.
-    pub async fn authorize(&self, req: &AuthRequest, cookie: Option<&str>) -> Result<Outcome, Error> {
+    pub async fn authorize(
+        &self,
+        req: &AuthRequest,
+        cookie: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<Outcome, Error> {
         let session = self.session_for_cookie(cookie).await?;
         match decide(req, session.as_ref(), self.clock.now()) {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
-                match self.recheck(&session).await? {
+                match self.recheck(&session, ctx).await? {
                     Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
@@ -104,40 +113,49 @@ impl Provider {
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
-    async fn recheck(&self, session: &Session) -> Result<Option<User>, Error> {
+    async fn recheck(&self, session: &Session, ctx: &RequestContext) -> Result<Option<User>, Error> {
         match self.directory.lookup(&session.account).await? {
             Ok(user) if user.id == session.subject && self.policy.allows(&user.mail) => Ok(Some(user)),
             outcome => {
                 let reason = outcome.err().map(Refusal::as_str).unwrap_or("account_changed");
-                tracing::info!(sid = %session.id, reason, "session ended by directory re-check");
-                self.store.end_session(&session.id).await?;
+                self.end_session(&session.id, ctx, Event::new("session_ended").reason(reason)).await?;
                 Ok(None)
             }
         }
     }
 
     /// Checks a posted mailbox and password; on success starts (or refreshes) the SSO session and issues a code.
+    /// Throttled mailboxes and addresses are refused before the directory is asked.
     pub async fn login(
         &self,
         req: &AuthRequest,
         username: &str,
         password: &str,
         cookie: Option<&str>,
+        ctx: &RequestContext,
     ) -> Result<LoginResult, Error> {
-        let refused = |message, reason| Ok(LoginResult::Refused { message, reason });
-        let mail = match self.policy.normalize_login(username) {
+        let normalized = self.policy.normalize_login(username);
+        let account = normalized.as_ref().ok().map(String::as_str);
+        let wait = self.throttle.wait(self.store.as_ref(), account, ctx.ip).await?;
+        if wait > 0 {
+            return Ok(self.refused(req, account, ctx, LoginMessage::Throttled(wait), "throttled"));
+        }
+        let mail = match normalized {
             Ok(mail) => mail,
-            Err(LoginRefusal::DomainNotAllowed) => return refused(LoginMessage::DomainRefused, "domain_not_allowed"),
-            Err(LoginRefusal::Malformed) => return refused(LoginMessage::BadCredentials, "malformed_login"),
+            Err(LoginRefusal::DomainNotAllowed) => {
+                return Ok(self.refused(req, None, ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
+            }
+            Err(LoginRefusal::Malformed) => return self.failed(req, None, ctx, "malformed_login").await,
         };
         if password.is_empty() {
-            return refused(LoginMessage::BadCredentials, "empty_password");
+            return self.failed(req, Some(&mail), ctx, "empty_password").await;
         }
         let user = match self.directory.authenticate(&mail, password).await? {
             Ok(user) if self.policy.allows(&user.mail) => user,
-            Ok(_) => return refused(LoginMessage::DomainRefused, "domain_not_allowed"),
-            Err(refusal) => return refused(LoginMessage::BadCredentials, refusal.as_str()),
+            Ok(_) => return Ok(self.refused(req, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed")),
+            Err(refusal) => return self.failed(req, Some(&mail), ctx, refusal.as_str()).await,
         };
+        self.throttle.succeeded(self.store.as_ref(), &mail).await?;
         let now = self.clock.now();
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
@@ -145,7 +163,7 @@ impl Provider {
             Some(s) if s.subject == user.id => (Session { auth_time: now, ..s }, None),
             other => {
                 if let Some(old) = other {
-                    self.store.end_session(&old.id).await?;
+                    self.end_session(&old.id, ctx, Event::new("logout").reason("another_account_signed_in")).await?;
                 }
                 let secret = random_token();
                 let session = Session {
@@ -160,8 +178,42 @@ impl Provider {
         };
         self.store.put_session(&session).await?;
         self.store.record_sign_in(&session.account, now).await?;
+        self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(&req.client.id).sid(&session.id));
         let response = self.issue_code(req, &session, user).await?;
         Ok(LoginResult::Success { response, cookie, session })
+    }
+
+    /// A refusal that is not a password failure (throttled, domain): recorded, not counted.
+    fn refused(
+        &self,
+        req: &AuthRequest,
+        account: Option<&str>,
+        ctx: &RequestContext,
+        message: LoginMessage,
+        reason: &'static str,
+    ) -> LoginResult {
+        let mut event = Event::new("sign_in_failure").client(&req.client.id).reason(reason);
+        event.account = account.map(str::to_owned);
+        self.audit.record(ctx, event);
+        LoginResult::Refused { message, reason }
+    }
+
+    /// A failed password check: counted against the mailbox and the address, recorded, and shown like all others.
+    async fn failed(
+        &self,
+        req: &AuthRequest,
+        account: Option<&str>,
+        ctx: &RequestContext,
+        reason: &'static str,
+    ) -> Result<LoginResult, Error> {
+        let result = self.refused(req, account, ctx, LoginMessage::BadCredentials, reason);
+        if let AfterFailure::LockedOut(secs) = self.throttle.failed(self.store.as_ref(), account, ctx.ip).await? {
+            tracing::warn!(secs, "sign-in locked out after too many failures");
+            let mut event = Event::new("lockout").client(&req.client.id).reason("too_many_failures");
+            event.account = account.map(str::to_owned);
+            self.audit.record(ctx, event);
+        }
+        Ok(result)
     }
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).

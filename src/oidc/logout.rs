@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::clients::Client;
 use super::{Provider, random_id, secret_hash};
+use crate::audit::{Event, RequestContext};
 use crate::error::Error;
 use crate::store::Session;
 
@@ -120,10 +121,12 @@ impl Provider {
         secret_hash(&format!("logout:{cookie}"))
     }
 
-    /// Ends a session: revokes its grants and tells every app that received tokens in it.
+    /// Ends a session: revokes its grants and tells every app that received tokens in it; records `event`
+    /// (`logout`, `session_revoked`, `session_ended`) in the audit trail.
     /// Returns those apps (the caller shows front-channel frames for the ones that want them).
-    pub async fn end_session(&self, sid: &str) -> Result<Vec<Arc<Client>>, Error> {
+    pub async fn end_session(&self, sid: &str, ctx: &RequestContext, event: Event) -> Result<Vec<Arc<Client>>, Error> {
         let Some((session, grants)) = self.store.end_session(sid).await? else { return Ok(Vec::new()) };
+        self.audit.record(ctx, event.account(&session.account).sid(&session.id));
         let mut clients: Vec<Arc<Client>> = Vec::new();
         for grant in &grants {
             if let Some(c) = self.clients.get(&grant.client_id)

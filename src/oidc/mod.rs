@@ -19,11 +19,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
+use crate::audit::Audit;
 use crate::clock::Clock;
 use crate::config::{SessionConfig, TokensConfig};
 use crate::directory::Directory;
 use crate::keys::KeyRing;
 use crate::policy::Policy;
+use crate::policy::throttle::Throttle;
 use crate::store::Store;
 use clients::Clients;
 
@@ -41,6 +43,8 @@ pub struct Provider {
     pub session: SessionConfig,
     /// Delivers back-channel logout tokens.
     pub notifier: Arc<dyn logout::Notifier>,
+    pub throttle: Throttle,
+    pub audit: Audit,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::claims::{AccessToken, IdToken, at_hash, user_claims};
 use super::clients::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_CODE, GRANT_REFRESH};
 use super::{Provider, pkce, random_id, random_token, secret_hash};
+use crate::audit::{Event, RequestContext};
 use crate::directory::User;
 use crate::error::Error;
 use crate::store::{Grant, Redemption, Rotation};
@@ -48,7 +49,7 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 impl Provider {
     /// Runs a token request for an authenticated client.
-    pub async fn token(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+    pub async fn token(&self, client: &Client, p: TokenParams, ctx: &RequestContext) -> Result<TokenResponse, Error> {
         let grant_type =
             p.grant_type.as_deref().ok_or_else(|| Error::InvalidRequest("grant_type is required".into()))?;
         if !client.allows_grant(grant_type) {
@@ -59,21 +60,34 @@ impl Provider {
                 _ => Err(Error::UnsupportedGrantType),
             };
         }
-        match grant_type {
-            GRANT_CODE => self.code_grant(client, p).await,
-            GRANT_REFRESH => self.refresh_grant(client, p).await,
-            GRANT_CLIENT_CREDENTIALS => self.client_credentials(client, p).await,
-            _ => Err(Error::UnsupportedGrantType),
-        }
+        let (kind, result) = match grant_type {
+            GRANT_CODE => (GRANT_CODE, self.code_grant(client, p, ctx).await),
+            GRANT_REFRESH => (GRANT_REFRESH, self.refresh_grant(client, p, ctx).await),
+            GRANT_CLIENT_CREDENTIALS => (GRANT_CLIENT_CREDENTIALS, self.client_credentials(client, p).await),
+            _ => return Err(Error::UnsupportedGrantType),
+        };
+        let (response, account) = result?;
+        let mut event = Event::new("token_issued").client(&client.id).grant_type(kind);
+        event.account = account;
+        self.audit.record(ctx, event);
+        Ok(response)
     }
 
-    async fn code_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+    /// Each grant returns the response and the account it was for (none for a service client).
+    async fn code_grant(
+        &self,
+        client: &Client,
+        p: TokenParams,
+        ctx: &RequestContext,
+    ) -> Result<(TokenResponse, Option<String>), Error> {
         let code = p.code.ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
         let record = match self.store.redeem_code(&secret_hash(&code)).await? {
             Redemption::Fresh(record) => record,
             Redemption::Spent { grant_id } => {
-                self.store.revoke_grant(&grant_id).await?;
-                tracing::warn!(client = %client.id, grant = %grant_id, "authorization code replayed; grant revoked");
+                let revoked = self.store.revoke_grant(&grant_id).await?;
+                let mut event = Event::new("code_replay_detected").client(&client.id);
+                event.account = revoked.and_then(|g| g.user).map(|u| u.mail);
+                self.audit.record(ctx, event);
                 return Err(Error::InvalidGrant("code already used".into()));
             }
             Redemption::Unknown => return Err(Error::InvalidGrant("code is invalid or expired".into())),
@@ -112,11 +126,16 @@ impl Provider {
                 },
         };
         self.store.put_grant(&grant).await?;
-        self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)
+        let account = grant.user.as_ref().map(|u| u.mail.clone());
+        Ok((self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)?, account))
     }
 
     /// A service client acting for itself (RFC 6749 §4.4): only the scopes it is registered for, no user.
-    async fn client_credentials(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+    async fn client_credentials(
+        &self,
+        client: &Client,
+        p: TokenParams,
+    ) -> Result<(TokenResponse, Option<String>), Error> {
         if client.public {
             return Err(Error::UnauthorizedClient("public clients cannot use client_credentials".into()));
         }
@@ -145,14 +164,19 @@ impl Provider {
             expires_at: self.clock.now() + self.tokens.access_token_ttl_secs,
         };
         self.store.put_grant(&grant).await?;
-        self.mint(client, &grant, &scope, None, None)
+        Ok((self.mint(client, &grant, &scope, None, None)?, None))
     }
 
     fn wants_refresh(&self, client: &Client, scopes: &[&str]) -> bool {
         client.allows_grant(GRANT_REFRESH) && (client.offline_access_implied || scopes.contains(&"offline_access"))
     }
 
-    async fn refresh_grant(&self, client: &Client, p: TokenParams) -> Result<TokenResponse, Error> {
+    async fn refresh_grant(
+        &self,
+        client: &Client,
+        p: TokenParams,
+        ctx: &RequestContext,
+    ) -> Result<(TokenResponse, Option<String>), Error> {
         let presented = p.refresh_token.ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
         let invalid = || Error::InvalidGrant("refresh token is invalid, expired or revoked".into());
         let (grant_id, secret) = presented.split_once('.').ok_or_else(invalid)?;
@@ -162,14 +186,20 @@ impl Provider {
         }
         let scope = narrow_scope(&grant.scope, p.scope.as_deref())?;
         let user = match &grant.user {
-            Some(user) => Some(self.recheck_user(user, grant_id).await?),
+            Some(user) => Some(self.recheck_user(user, grant_id, ctx).await?),
             None => None,
         };
         let next = random_token();
         match self.store.rotate_refresh(grant_id, &secret_hash(secret), &secret_hash(&next), user.as_ref()).await? {
-            Rotation::Rotated(grant) => self.mint(client, &grant, &scope, None, Some(next)),
+            Rotation::Rotated(grant) => {
+                let account = grant.user.as_ref().map(|u| u.mail.clone());
+                Ok((self.mint(client, &grant, &scope, None, Some(next))?, account))
+            }
             Rotation::Reused(grant) => {
-                tracing::warn!(client = %client.id, grant = %grant.id, "refresh token reused; family revoked");
+                let mut event = Event::new("refresh_reuse_detected").client(&client.id);
+                event.account = grant.user.map(|u| u.mail);
+                event.sid = grant.sid;
+                self.audit.record(ctx, event);
                 Err(Error::InvalidGrant("refresh token was already used; all tokens of this grant are revoked".into()))
             }
             Rotation::Unknown => Err(invalid()),
@@ -177,12 +207,13 @@ impl Provider {
     }
 
     /// The account as the directory sees it now; a disabled, removed or disallowed account revokes the grant.
-    async fn recheck_user(&self, user: &User, grant_id: &str) -> Result<User, Error> {
+    async fn recheck_user(&self, user: &User, grant_id: &str, ctx: &RequestContext) -> Result<User, Error> {
         match self.directory.lookup(&user.mail).await? {
             Ok(now) if now.id == user.id && self.policy.allows(&now.mail) => Ok(now),
-            _ => {
+            outcome => {
                 self.store.revoke_grant(grant_id).await?;
-                tracing::info!(grant = %grant_id, "grant revoked: account no longer allowed by the directory");
+                let reason = outcome.err().map(crate::directory::Refusal::as_str).unwrap_or("account_changed");
+                self.audit.record(ctx, Event::new("grant_revoked").account(&user.mail).reason(reason));
                 Err(Error::InvalidGrant("the account is no longer allowed to sign in".into()))
             }
         }

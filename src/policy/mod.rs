@@ -3,6 +3,8 @@
 //! Only mailboxes of the allowed domains (`@danang.gov.vn`) may use the shared city apps. A civil servant may
 //! type `dungnv`, `dungnv@danang.gov.vn` or ` DungNV@Danang.gov.vn `: all mean the same mailbox.
 
+pub mod throttle;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// Why a typed login was refused before asking the directory.

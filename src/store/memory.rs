@@ -206,9 +206,10 @@ impl Store for MemoryStore {
         Ok(entry.0)
     }
 
-    async fn count(&self, key: &str) -> Result<u64, StoreError> {
+    async fn count(&self, key: &str) -> Result<(u64, u64), StoreError> {
         let now = self.clock.now();
-        Ok(self.lock().counters.get(key).filter(|(_, until)| *until > now).map_or(0, |(n, _)| *n))
+        let entry = self.lock().counters.get(key).copied();
+        Ok(entry.filter(|(_, until)| *until > now).map_or((0, 0), |(n, until)| (n, until - now)))
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {

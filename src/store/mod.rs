@@ -119,8 +119,8 @@ pub trait Store: Send + Sync {
     /// Counts one event under `key` in a window of `window_secs` starting at its first event; returns the count.
     /// Throttling uses it for failed sign-ins per account and per IP, shared by every instance.
     async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError>;
-    /// The current count under `key` (0 when absent or expired).
-    async fn count(&self, key: &str) -> Result<u64, StoreError>;
+    /// The current count under `key` and the seconds until its window ends ((0, 0) when absent or expired).
+    async fn count(&self, key: &str) -> Result<(u64, u64), StoreError>;
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
 
     /// Remembers when an account last signed in (for dormant-account reports and policy). Kept without expiry.

@@ -11,6 +11,8 @@ pub struct TestApp {
     /// The issuer, e.g. `http://127.0.0.1:41234`.
     pub url: String,
     pub clock: Clock,
+    /// The audit trail of this instance (a file of its own unless the test chose otherwise).
+    pub audit_path: Option<PathBuf>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -28,18 +30,37 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().unwrap());
         config.server.issuer = url.clone();
+        if config.audit.output == "stdout" {
+            let port = listener.local_addr().unwrap().port();
+            let path = std::env::temp_dir().join(format!("danang-sso-audit-{}-{port}.jsonl", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            config.audit.output = "file".into();
+            config.audit.path = Some(path);
+        }
+        let audit_path = config.audit.path.clone();
         let clock = Clock::default();
         let app = danang_sso::build_with_clock(config, clock.clone()).await.expect("the app builds");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(danang_sso::run(listener, app, async move {
             let _ = rx.await;
         }));
-        TestApp { url, clock, shutdown: Some(tx) }
+        TestApp { url, clock, audit_path, shutdown: Some(tx) }
+    }
+}
+
+impl TestApp {
+    /// Every audit line written so far, parsed.
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.audit_path.as_ref().expect("an audit file")).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).expect("each audit line is JSON")).collect()
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(path) = &self.audit_path {
+            let _ = std::fs::remove_file(path);
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -40,6 +40,9 @@ pub struct App {
     pub key_reload_interval: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<http::context::Network>,
+    /// Where the operators' API listens (off when `None`), and its bearer token.
+    pub admin_listen: Option<String>,
+    pub admin_token: Option<String>,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
 }
@@ -98,12 +101,32 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         session: config.session.clone(),
         notifier: Arc::new(outbound::HttpNotifier::new().map_err(BuildError::Outbound)?),
         throttle: policy::throttle::Throttle::new(config.throttle.clone()),
-        audit: start_audit(&config.audit).map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
+        audit: start_audit(&config.audit)
+            .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
     };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
-    let trusted_proxies = config.server.trusted_proxies.iter().filter_map(|p| http::context::Network::parse(p)).collect();
-    Ok(App { secure_cookies, discovery, key_reload_interval, trusted_proxies, provider })
+    let trusted_proxies =
+        config.server.trusted_proxies.iter().filter_map(|p| http::context::Network::parse(p)).collect();
+    let admin_token = match (&config.admin.token, &config.admin.token_file) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| BuildError::Config(vec![config::ConfigError::new("admin.token_file", e.to_string())]))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    Ok(App {
+        secure_cookies,
+        discovery,
+        key_reload_interval,
+        trusted_proxies,
+        admin_listen: config.admin.listen.clone(),
+        admin_token,
+        provider,
+    })
 }
 
 fn start_audit(config: &config::AuditConfig) -> std::io::Result<audit::Audit> {
@@ -126,11 +149,33 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let app = Arc::new(app);
     let reloader = tokio::spawn(reload_keys(app.clone()));
-    let router = http::router(app);
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = match &app.admin_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(listen = %addr, "admin API listening");
+            let router = http::admin::router(app.clone());
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = admin_stopped.await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
+    let router = http::router(app.clone());
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
+    let _ = stop_admin.send(());
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     reloader.abort();
+    app.provider.notifier.drain().await;
     served
 }
 

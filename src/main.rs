@@ -28,6 +28,29 @@ enum Command {
     /// Manage the signing keys in `[keys] dir`.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Incident response: list or end an account's SSO sessions on every instance sharing the store.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// List the live SSO sessions of an account.
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// End every SSO session and revoke every token of an account, or end one session.
+    Revoke {
+        #[arg(long, required_unless_present = "session", conflicts_with = "session")]
+        account: Option<String>,
+        /// A session id (the `sid` apps see).
+        #[arg(long)]
+        session: Option<String>,
+        /// Who is acting, for the audit trail (default: $USER).
+        #[arg(long, env = "USER")]
+        operator: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -47,7 +70,66 @@ fn main() -> ExitCode {
         Command::CheckConfig => check_config(cli.config),
         Command::HashSecret { secret } => hash_secret(secret),
         Command::Keys(command) => keys(cli.config, command),
+        Command::Sessions(command) => sessions(cli.config, command),
     }
+}
+
+fn sessions(config: Option<PathBuf>, command: SessionsCommand) -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = match load(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if config.store.kind == danang_sso::config::StoreKind::Memory {
+        eprintln!(
+            "danang-sso: with store.kind = \"memory\" the sessions live inside the running server; \
+             use its admin API ([admin] listen) or a shared Redis store"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("danang-sso: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let app = match danang_sso::build(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("danang-sso: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let provider = &app.provider;
+        let ctx = danang_sso::audit::RequestContext::default();
+        let result = match command {
+            SessionsCommand::List { account } => provider.sessions_of(&account).await.map(|sessions| {
+                for s in &sessions {
+                    println!("{}\t{}\tauth_time={}\texpires_at={}", s.id, s.account, s.auth_time, s.expires_at);
+                }
+                eprintln!("{} session(s)", sessions.len());
+            }),
+            SessionsCommand::Revoke { account, session, operator } => {
+                let operator = format!("cli:{}", operator.unwrap_or_else(|| "unknown".into()));
+                let done = match (account, session) {
+                    (Some(a), _) => provider.revoke_account(&a, &operator, &ctx).await,
+                    (None, Some(s)) => provider.revoke_session(&s, &operator, &ctx).await,
+                    (None, None) => Err(danang_sso::error::Error::InvalidRequest("give --account or --session".into())),
+                };
+                provider.notifier.drain().await;
+                done.map(|d| println!("ended {} session(s), revoked {} grant(s)", d.sessions, d.grants))
+            }
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("danang-sso: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 fn keys(config: Option<PathBuf>, command: KeysCommand) -> ExitCode {

@@ -1,8 +1,10 @@
 //! Calls this service makes to apps: back-channel logout deliveries, with a bounded timeout and a few retries,
 //! in the background, so a slow or unreachable app never holds up the person signing out.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::task::JoinSet;
 
 use crate::oidc::logout::Notifier;
 
@@ -12,6 +14,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct HttpNotifier {
     http: reqwest::Client,
+    /// Deliveries under way; finished ones are reaped at each new delivery.
+    tasks: Mutex<JoinSet<()>>,
 }
 
 impl HttpNotifier {
@@ -34,14 +38,22 @@ impl HttpNotifier {
             .user_agent(concat!("danang-sso/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(HttpNotifier { http })
+        Ok(HttpNotifier { http, tasks: Mutex::default() })
     }
 }
 
+#[async_trait::async_trait]
 impl Notifier for HttpNotifier {
+    async fn drain(&self) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        while tasks.join_next().await.is_some() {}
+    }
+
     fn deliver(&self, client_id: &str, uri: &str, logout_token: String) {
         let (http, client_id, uri) = (self.http.clone(), client_id.to_owned(), uri.to_owned());
-        tokio::spawn(async move {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
             for attempt in 1..=ATTEMPTS {
                 match http.post(&uri).form(&[("logout_token", logout_token.as_str())]).send().await {
                     Ok(r) if r.status().is_success() => {

@@ -65,7 +65,8 @@ impl FromRequestParts<Arc<App>> for Ctx {
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let xff = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|u| u.chars().take(256).collect());
+        let user_agent =
+            parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|u| u.chars().take(256).collect());
         Ok(Ctx(RequestContext { ip: client_ip(peer, xff, &app.trusted_proxies), user_agent }))
     }
 }
@@ -84,7 +85,10 @@ mod tests {
         assert_eq!(client_ip(Some(ip("203.0.113.9")), Some("1.2.3.4"), &trusted), Some(ip("203.0.113.9")));
         assert_eq!(client_ip(Some(ip("10.1.2.3")), Some("1.2.3.4"), &trusted), Some(ip("1.2.3.4")));
         // A client that sends its own X-Forwarded-For cannot hide behind it: the proxy appends the real address.
-        assert_eq!(client_ip(Some(ip("10.1.2.3")), Some("6.6.6.6, 1.2.3.4, 192.168.1.1"), &trusted), Some(ip("1.2.3.4")));
+        assert_eq!(
+            client_ip(Some(ip("10.1.2.3")), Some("6.6.6.6, 1.2.3.4, 192.168.1.1"), &trusted),
+            Some(ip("1.2.3.4"))
+        );
         assert_eq!(client_ip(Some(ip("10.1.2.3")), None, &trusted), Some(ip("10.1.2.3")));
         assert!(Network::parse("10.0.0.0/33").is_none() && Network::parse("bogus").is_none());
         assert!(Network::parse("::1").unwrap().contains(ip("::1")));

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::context::Ctx;
 use super::{cookies, pages};
-use crate::audit::{Event, RequestContext};
 use crate::App;
+use crate::audit::{Event, RequestContext};
 use crate::error::Error;
 use crate::i18n::{Lang, Texts};
 use crate::oidc::Provider;

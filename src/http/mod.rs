@@ -1,13 +1,14 @@
 //! The HTTP face of the service: routes, and the layers every route shares (security headers, body limit,
 //! timeout, tracing). Handlers are thin: they parse, call [`crate::oidc`], and render.
 
+pub mod admin;
 mod authorize;
 pub mod context;
 mod cookies;
 mod discovery;
 mod logout;
 pub mod pages;
-mod token;
+pub mod token;
 
 use std::sync::Arc;
 use std::time::Duration;

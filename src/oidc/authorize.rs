@@ -178,7 +178,10 @@ impl Provider {
         };
         self.store.put_session(&session).await?;
         self.store.record_sign_in(&session.account, now).await?;
-        self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(&req.client.id).sid(&session.id));
+        self.audit.record(
+            ctx,
+            Event::new("sign_in_success").account(&session.account).client(&req.client.id).sid(&session.id),
+        );
         let response = self.issue_code(req, &session, user).await?;
         Ok(LoginResult::Success { response, cookie, session })
     }

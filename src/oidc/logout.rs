@@ -16,8 +16,11 @@ use crate::error::Error;
 use crate::store::Session;
 
 /// Delivers logout tokens to apps' back-channel endpoints. Returns at once; delivery happens in the background.
+#[async_trait::async_trait]
 pub trait Notifier: Send + Sync {
     fn deliver(&self, client_id: &str, uri: &str, logout_token: String);
+    /// Waits for every delivery under way (a command-line process calls this before it exits).
+    async fn drain(&self);
 }
 
 /// The typ of logout tokens (Back-Channel Logout 1.0 §2.4).

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod claims;
 pub mod clients;
 pub mod discovery;
+pub mod incident;
 pub mod introspect;
 pub mod logout;
 pub mod pkce;

@@ -194,6 +194,18 @@ impl Store for MemoryStore {
         Ok(self.lock().grants.remove(id).filter(|g| g.expires_at > now))
     }
 
+    async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let ids: Vec<String> = inner
+            .grants
+            .values()
+            .filter(|g| g.expires_at > now && g.user.as_ref().is_some_and(|u| u.mail == account))
+            .map(|g| g.id.clone())
+            .collect();
+        Ok(ids.iter().filter_map(|id| inner.grants.remove(id)).collect())
+    }
+
     async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();

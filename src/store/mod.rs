@@ -115,6 +115,8 @@ pub trait Store: Send + Sync {
         user: Option<&User>,
     ) -> Result<Rotation, StoreError>;
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
+    /// Revokes every live grant of an account, session-bound or not (incident response).
+    async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError>;
 
     /// Counts one event under `key` in a window of `window_secs` starting at its first event; returns the count.
     /// Throttling uses it for failed sign-ins per account and per IP, shared by every instance.

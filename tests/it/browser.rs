@@ -10,6 +10,8 @@ pub struct Browser {
     /// `name=value` of every cookie set so far.
     cookies: Vec<(String, String)>,
     pub accept_language: Option<String>,
+    /// Sent with every request (e.g. `X-Forwarded-For`).
+    pub extra_headers: Vec<(String, String)>,
 }
 
 /// A page as the browser saw it.
@@ -68,7 +70,7 @@ fn unescape(s: &str) -> String {
 impl Browser {
     pub fn new() -> Browser {
         let http = crate::app::http();
-        Browser { http, cookies: Vec::new(), accept_language: None }
+        Browser { http, cookies: Vec::new(), accept_language: None, extra_headers: Vec::new() }
     }
 
     pub fn cookie_header(&self) -> String {
@@ -95,14 +97,19 @@ impl Browser {
         if let Some(lang) = &self.accept_language {
             req = req.header("accept-language", lang);
         }
+        for (k, v) in &self.extra_headers {
+            req = req.header(k, v);
+        }
         let response = req.send().await.expect("GET");
         self.read(response).await
     }
 
     pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> Page {
-        let response =
-            self.http.post(url).header(COOKIE, self.cookie_header()).form(fields).send().await.expect("POST");
-        self.read(response).await
+        let mut req = self.http.post(url).header(COOKIE, self.cookie_header()).form(fields);
+        for (k, v) in &self.extra_headers {
+            req = req.header(k, v);
+        }
+        self.read(req.send().await.expect("POST")).await
     }
 
     /// Fills in the sign-in form on `page` and submits it to `{issuer}/login`.
@@ -112,6 +119,11 @@ impl Browser {
         fields.push(("username".into(), username.into()));
         fields.push(("password".into(), password.into()));
         self.post_form(&format!("{issuer}/login"), &fields).await
+    }
+
+    /// Forgets a cookie (as a fresh browser or another site would not have it).
+    pub fn drop_cookie(&mut self, name: &str) {
+        self.cookies.retain(|(k, _)| k != name);
     }
 
     pub fn has_session(&self) -> bool {

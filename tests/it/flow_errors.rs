@@ -50,7 +50,10 @@ async fn wrong_password_unknown_and_locked_accounts_read_the_same() {
         .map(|b| {
             b.lines()
                 .filter(|l| {
-                    !l.contains("name=\"state\"") && !l.contains("name=\"csrf\"") && !l.contains("name=\"nonce\"") && !l.contains("code_challenge\"")
+                    !l.contains("name=\"state\"")
+                        && !l.contains("name=\"csrf\"")
+                        && !l.contains("name=\"nonce\"")
+                        && !l.contains("code_challenge\"")
                 })
                 .collect()
         })

@@ -5,6 +5,7 @@ mod app;
 mod browser;
 mod flow;
 mod flow_errors;
+mod hardening;
 mod harness;
 mod harness_selftest;
 mod listener;

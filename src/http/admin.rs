@@ -1,0 +1,77 @@
+//! The operators' HTTP API, off unless `[admin] listen` is set, on its own listener and behind a bearer token:
+//! list an account's SSO sessions, revoke an account or one session (incident response).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::context::Ctx;
+use crate::App;
+use crate::error::Error;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new().route("/admin/sessions", get(list)).route("/admin/sessions/revoke", post(revoke)).with_state(app)
+}
+
+/// The bearer token must match `[admin] token`, compared in constant time.
+fn authorised(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    let presented = super::token::bearer(headers).unwrap_or_default();
+    let ok = app
+        .admin_token
+        .as_deref()
+        .is_some_and(|t| aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), presented.as_bytes()).is_ok());
+    if ok { Ok(()) } else { Err(Error::InvalidToken("an admin bearer token is required".into()).into_response()) }
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    account: String,
+}
+
+async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AccountQuery>) -> Response {
+    if let Err(denied) = authorised(&app, &headers) {
+        return denied;
+    }
+    match app.provider.sessions_of(&q.account).await {
+        Ok(sessions) => Json(json!({ "account": q.account, "sessions": sessions })).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeRequest {
+    account: Option<String>,
+    session: Option<String>,
+    /// Who is acting, for the audit trail.
+    operator: Option<String>,
+}
+
+async fn revoke(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    Json(r): Json<RevokeRequest>,
+) -> Response {
+    if let Err(denied) = authorised(&app, &headers) {
+        return denied;
+    }
+    let operator = format!("admin-api:{}", r.operator.as_deref().unwrap_or("unnamed"));
+    let result = match (&r.account, &r.session) {
+        (Some(account), None) => app.provider.revoke_account(account, &operator, &ctx).await,
+        (None, Some(sid)) => app.provider.revoke_session(sid, &operator, &ctx).await,
+        _ => {
+            return (StatusCode::BAD_REQUEST, Json(json!({"error": "give exactly one of account, session"})))
+                .into_response();
+        }
+    };
+    match result {
+        Ok(done) => Json(done).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

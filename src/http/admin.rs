@@ -35,8 +35,8 @@ struct AccountQuery {
 }
 
 async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AccountQuery>) -> Response {
-    if let Err(denied) = authorised(&app, &headers) {
-        return denied;
+    if !authorised(&app, &headers) {
+        return denied();
     }
     match app.provider.sessions_of(&q.account).await {
         Ok(sessions) => Json(json!({ "account": q.account, "sessions": sessions })).into_response(),
@@ -58,8 +58,8 @@ async fn revoke(
     headers: HeaderMap,
     Json(r): Json<RevokeRequest>,
 ) -> Response {
-    if let Err(denied) = authorised(&app, &headers) {
-        return denied;
+    if !authorised(&app, &headers) {
+        return denied();
     }
     let operator = format!("admin-api:{}", r.operator.as_deref().unwrap_or("unnamed"));
     let result = match (&r.account, &r.session) {

@@ -19,14 +19,16 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new().route("/admin/sessions", get(list)).route("/admin/sessions/revoke", post(revoke)).with_state(app)
 }
 
-/// The bearer token must match `[admin] token`, compared in constant time.
-fn authorised(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+/// Whether the bearer token matches `[admin] token` (compared in constant time).
+fn authorised(app: &App, headers: &HeaderMap) -> bool {
     let presented = super::token::bearer(headers).unwrap_or_default();
-    let ok = app
-        .admin_token
+    app.admin_token
         .as_deref()
-        .is_some_and(|t| aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), presented.as_bytes()).is_ok());
-    if ok { Ok(()) } else { Err(Error::InvalidToken("an admin bearer token is required".into()).into_response()) }
+        .is_some_and(|t| aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), presented.as_bytes()).is_ok())
+}
+
+fn denied() -> Response {
+    Error::InvalidToken("an admin bearer token is required".into()).into_response()
 }
 
 #[derive(Deserialize)]

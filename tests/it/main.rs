@@ -3,8 +3,11 @@
 
 mod app;
 mod browser;
+mod directory_suite;
 mod flow;
 mod flow_errors;
 mod harness;
 mod harness_selftest;
+mod ldap;
+mod ldap_app;
 mod rp;

@@ -17,7 +17,7 @@ use super::connect::{Conn, Credentials, Servers};
 use crate::directory::Unavailable;
 
 /// Connections are reopened after five minutes: that bounds how long the pool stays on a fallback
-/// server once the preferred one is back, and outlives no firewall's idle timeout for long.
+/// server once the preferred one is back, and keeps connections younger than most firewalls' idle timeouts.
 pub(super) const MAX_AGE_SECS: u64 = 300;
 
 /// Up to `size` connections, each opened with the same `login`.

@@ -159,8 +159,15 @@ pub struct LdapConfig {
     pub preset: LdapPreset,
     pub ca_file: Option<PathBuf>,
     pub starttls: bool,
+    /// Limit of each connect (TCP, TLS, StartTLS, service bind) and of each operation, in milliseconds.
     pub timeout_ms: u64,
+    /// Connections per pool: one pool for searches (service account), one for users' binds.
     pub pool_size: usize,
+    /// How long a server that failed is skipped before it is tried again (seconds).
+    pub retry_after_secs: u64,
+    /// Search for the account's groups instead of reading a groups attribute; `{dn}` (the account's DN) and
+    /// `{login}` (its mailbox) are replaced RFC 4515-escaped; each group's name is its `cn`.
+    pub group_filter: Option<String>,
     pub attributes: LdapAttributes,
 }
 
@@ -178,6 +185,8 @@ impl Default for LdapConfig {
             starttls: false,
             timeout_ms: 5000,
             pool_size: 8,
+            retry_after_secs: 30,
+            group_filter: None,
             attributes: LdapAttributes::default(),
         }
     }
@@ -203,8 +212,12 @@ pub struct LdapAttributes {
     pub name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// An attribute of the account listing its groups' DNs (`memberOf`).
     pub groups: Option<String>,
+    /// With `group_filter`: the attribute of a group entry that names it (default `cn`).
+    pub group_name: Option<String>,
     pub unit: Option<String>,
+    /// An attribute whose value `unit` marks a unit's mailbox (default `employeeType`).
     pub kind: Option<String>,
 }
 
@@ -382,8 +395,8 @@ impl Config {
         if !matches!(self.keys.algorithm.as_str(), "RS256" | "ES256" | "EdDSA") {
             out.push(ConfigError::new("keys.algorithm", "must be RS256, ES256 or EdDSA"));
         }
-        if self.directory.kind == DirectoryKind::Ldap && self.ldap.urls.is_empty() {
-            out.push(ConfigError::new("ldap.urls", "at least one URL is required when directory.kind = \"ldap\""));
+        if self.directory.kind == DirectoryKind::Ldap {
+            self.ldap.problems(&mut out);
         }
         if !matches!(self.audit.output.as_str(), "stdout" | "file") {
             out.push(ConfigError::new("audit.output", "must be stdout or file"));
@@ -433,6 +446,42 @@ impl Config {
             }
         }
         out
+    }
+}
+
+impl LdapConfig {
+    /// What makes `[ldap]` unusable; checked only when `directory.kind = "ldap"`.
+    fn problems(&self, out: &mut Vec<ConfigError>) {
+        if self.urls.is_empty() {
+            out.push(ConfigError::new("ldap.urls", "at least one URL is required when directory.kind = \"ldap\""));
+        }
+        for u in &self.urls {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "ldap" | "ldaps") && p.host_str().is_some_and(|h| !h.is_empty()) => {}
+                _ => out.push(ConfigError::new(
+                    "ldap.urls",
+                    format!("{u}: must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]"),
+                )),
+            }
+        }
+        if self.bind_password.is_some() && self.bind_password_file.is_some() {
+            out.push(ConfigError::new("ldap.bind_password_file", "set bind_password or bind_password_file, not both"));
+        }
+        if self.bind_dn.is_some() && self.bind_password.is_none() && self.bind_password_file.is_none() {
+            out.push(ConfigError::new("ldap.bind_password", "bind_dn needs bind_password or bind_password_file"));
+        }
+        if self.user_filter.as_ref().is_some_and(|f| !f.contains("{login}")) {
+            out.push(ConfigError::new("ldap.user_filter", "must contain the {login} placeholder"));
+        }
+        if self.group_filter.as_ref().is_some_and(|f| !f.contains("{dn}") && !f.contains("{login}")) {
+            out.push(ConfigError::new("ldap.group_filter", "must contain {dn} or {login}"));
+        }
+        if self.pool_size == 0 {
+            out.push(ConfigError::new("ldap.pool_size", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            out.push(ConfigError::new("ldap.timeout_ms", "must be at least 1"));
+        }
     }
 }
 

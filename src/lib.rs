@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::clock::Clock;
 use crate::config::{Config, DirectoryKind, StoreKind};
 use crate::directory::Directory;
+use crate::directory::ldap::LdapDirectory;
 use crate::directory::ldif::LdifDirectory;
 use crate::keys::{Alg, KeyRing};
 use crate::oidc::Provider;
@@ -78,7 +79,9 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
             Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
             None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
         }),
-        DirectoryKind::Ldap => return Err(BuildError::Directory("directory.kind = \"ldap\" is not built yet".into())),
+        DirectoryKind::Ldap => {
+            Arc::new(LdapDirectory::new(&config.ldap, clock.clone()).map_err(|e| BuildError::Directory(e.to_string()))?)
+        }
     };
     let store: Arc<dyn Store> = match config.store.kind {
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),

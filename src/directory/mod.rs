@@ -4,6 +4,7 @@
 //! [`ldap::LdapDirectory`] (a real OpenLDAP / Zimbra / Active Directory / 389-DS server).
 //! Both answer the same questions the same way, so the rest of the service never knows which one it talks to.
 
+pub mod ldap;
 pub mod ldif;
 
 use async_trait::async_trait;

@@ -1,5 +1,7 @@
 //! The sign-in-once core end to end: an independent RP discovers, signs in with PKCE through the real form,
 //! verifies the ID token against the JWKS, calls userinfo, refreshes, and walks into a second app without a form.
+//! Each test's body is a `pub async fn …_on(&TestApp)`, so the same flow also runs against other directories
+//! (ldap_app.rs runs it with `directory.kind = "ldap"`).
 
 use openidconnect::core::CoreUserInfoClaims;
 use openidconnect::{AccessTokenHash, OAuth2TokenResponse, TokenResponse};
@@ -12,7 +14,10 @@ const ALL: &[&str] = &["profile", "email", "groups", "offline_access"];
 
 #[tokio::test]
 async fn sign_in_verify_userinfo_and_refresh() {
-    let app = TestApp::start().await;
+    sign_in_verify_userinfo_and_refresh_on(&TestApp::start().await).await;
+}
+
+pub async fn sign_in_verify_userinfo_and_refresh_on(app: &TestApp) {
     let portal = Rp::demo(&app.url, "portal").await;
     let mut browser = Browser::new();
     let pending = portal.start(ALL, &[]);
@@ -77,7 +82,10 @@ async fn sign_in_verify_userinfo_and_refresh() {
 
 #[tokio::test]
 async fn a_second_app_gets_in_without_the_form_and_shares_the_session() {
-    let app = TestApp::start().await;
+    a_second_app_gets_in_without_the_form_and_shares_the_session_on(&TestApp::start().await).await;
+}
+
+pub async fn a_second_app_gets_in_without_the_form_and_shares_the_session_on(app: &TestApp) {
     let mut browser = Browser::new();
     let portal = Rp::demo(&app.url, "portal").await;
     let (first, _) = portal.sign_in(&app.url, &mut browser, "huongtt@danang.gov.vn", &["profile"]).await;
@@ -98,7 +106,10 @@ async fn a_second_app_gets_in_without_the_form_and_shares_the_session() {
 
 #[tokio::test]
 async fn prompt_none_answers_both_ways() {
-    let app = TestApp::start().await;
+    prompt_none_answers_both_ways_on(&TestApp::start().await).await;
+}
+
+pub async fn prompt_none_answers_both_ways_on(app: &TestApp) {
     let portal = Rp::demo(&app.url, "portal").await;
     let mut browser = Browser::new();
     let pending = portal.start(&[], &[("prompt", "none")]);
@@ -116,7 +127,10 @@ async fn prompt_none_answers_both_ways() {
 
 #[tokio::test]
 async fn max_age_and_prompt_login_ask_for_the_password_again() {
-    let app = TestApp::start().await;
+    max_age_and_prompt_login_ask_for_the_password_again_on(&TestApp::start().await).await;
+}
+
+pub async fn max_age_and_prompt_login_ask_for_the_password_again_on(app: &TestApp) {
     let portal = Rp::demo(&app.url, "portal").await;
     let mut browser = Browser::new();
     let (first, _) = portal.sign_in(&app.url, &mut browser, "dungnv", &[]).await;
@@ -143,7 +157,10 @@ async fn max_age_and_prompt_login_ask_for_the_password_again() {
 
 #[tokio::test]
 async fn every_way_of_typing_the_mailbox_signs_in_and_names_are_nfc() {
-    let app = TestApp::start().await;
+    every_way_of_typing_the_mailbox_signs_in_and_names_are_nfc_on(&TestApp::start().await).await;
+}
+
+pub async fn every_way_of_typing_the_mailbox_signs_in_and_names_are_nfc_on(app: &TestApp) {
     let portal = Rp::demo(&app.url, "portal").await;
     for typed in ["dungnv", "dungnv@danang.gov.vn", " DungNV@Danang.gov.vn "] {
         let (tokens, _) = portal.sign_in(&app.url, &mut Browser::new(), typed, &["email"]).await;
@@ -161,7 +178,10 @@ async fn every_way_of_typing_the_mailbox_signs_in_and_names_are_nfc() {
 
 #[tokio::test]
 async fn a_public_client_uses_pkce_without_a_secret() {
-    let app = TestApp::start().await;
+    a_public_client_uses_pkce_without_a_secret_on(&TestApp::start().await).await;
+}
+
+pub async fn a_public_client_uses_pkce_without_a_secret_on(app: &TestApp) {
     let spa = Rp::new(&app.url, "spa", None, crate::app::SPA_REDIRECT).await;
     let (tokens, _) = spa.sign_in(&app.url, &mut Browser::new(), "anhvn", &["profile"]).await;
     assert_eq!(payload(&tokens.id_token().unwrap().to_string())["name"], "Võ Ngọc Ánh");

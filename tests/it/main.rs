@@ -3,11 +3,14 @@
 
 mod app;
 mod browser;
+mod directory_suite;
 mod flow;
 mod flow_errors;
 mod hardening;
 mod harness;
 mod harness_selftest;
+mod ldap;
+mod ldap_app;
 mod listener;
 mod logout;
 mod rp;

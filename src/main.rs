@@ -44,6 +44,9 @@ fn load(config: Option<PathBuf>) -> Result<Config, ExitCode> {
 }
 
 fn serve(config: Option<PathBuf>) -> ExitCode {
+    // rustls (LDAPS, rediss://) takes the process-wide provider; installing aws-lc-rs explicitly keeps it working
+    // even if a dependency someday enables a second provider. An `Err` only means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),

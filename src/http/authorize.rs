@@ -22,6 +22,7 @@ fn lang(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
 }
 
 /// Validates, or renders why not: a page for an unknown client or redirect URI, a redirect for the rest.
+#[allow(clippy::result_large_err, reason = "the error is the finished response, built only on the error path")]
 fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthRequest, Response> {
     validate(params, &app.provider.clients).map_err(|e| match e {
         AuthorizeError::Page(e) => pages::error(lang, e),

@@ -12,8 +12,9 @@ use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Sessio
 use crate::clock::Clock;
 use crate::directory::User;
 
+/// A spent code outlives its details by the grace period, so the details are boxed: spent entries stay small.
 enum CodeEntry {
-    Fresh(AuthCode),
+    Fresh(Box<AuthCode>),
     Spent { grant_id: String, forget_at: u64 },
 }
 
@@ -126,7 +127,7 @@ impl Store for MemoryStore {
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.sweep(self.clock.now());
-        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(code.clone()));
+        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(Box::new(code.clone())));
         Ok(())
     }
 
@@ -144,7 +145,7 @@ impl Store for MemoryStore {
                     forget_at: code.expires_at + SPENT_CODE_GRACE_SECS,
                 };
                 match std::mem::replace(entry, spent) {
-                    CodeEntry::Fresh(code) => Ok(Redemption::Fresh(code)),
+                    CodeEntry::Fresh(code) => Ok(Redemption::Fresh(*code)),
                     CodeEntry::Spent { .. } => Ok(Redemption::Unknown),
                 }
             }

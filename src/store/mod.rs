@@ -6,6 +6,7 @@
 //! Secrets never reach the store in the clear: codes and refresh tokens are kept as SHA-256 hashes.
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,7 @@ pub struct AuthCode {
 
 /// What redeeming a code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant, reason = "made once per token request and consumed at once; a box adds nothing")]
 pub enum Redemption {
     /// First use: the code is now spent.
     Fresh(AuthCode),

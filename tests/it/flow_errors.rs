@@ -191,7 +191,7 @@ async fn token_endpoint_errors_are_json_and_never_cached() {
     assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
 }
 
-fn token_error<T, E: std::fmt::Debug>(
+fn token_error<T, E>(
     result: Result<T, RequestTokenError<E, openidconnect::StandardErrorResponse<CoreErrorResponseType>>>,
 ) -> CoreErrorResponseType
 where

@@ -8,3 +8,5 @@ mod flow_errors;
 mod harness;
 mod harness_selftest;
 mod rp;
+mod shared_store;
+mod store_suite;

@@ -233,13 +233,25 @@ pub enum StoreKind {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub kind: StoreKind,
+    /// `redis://[:password@]host:port[/db]` or `rediss://…` (TLS through rustls).
     pub redis_url: Option<String>,
+    /// Put before every Redis key, so several deployments (or tests) can share one Redis.
     pub key_prefix: String,
+    /// How long one Redis operation may take, connecting included, before the request gets a 503.
+    pub timeout_ms: u64,
+    /// PEM file of the CA that signed a `rediss://` server's certificate; unset means the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { kind: StoreKind::Memory, redis_url: None, key_prefix: "danang-sso:".into() }
+        Self {
+            kind: StoreKind::Memory,
+            redis_url: None,
+            key_prefix: "danang-sso:".into(),
+            timeout_ms: 2000,
+            ca_file: None,
+        }
     }
 }
 
@@ -411,8 +423,16 @@ impl Config {
         if t.account_free_failures > t.account_max_failures || t.ip_free_failures > t.ip_max_failures {
             out.push(ConfigError::new("throttle", "free failures must not exceed max failures"));
         }
-        if self.store.kind == StoreKind::Redis && self.store.redis_url.is_none() {
-            out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\""));
+        if self.store.kind == StoreKind::Redis {
+            match self.store.redis_url.as_deref().map(url::Url::parse) {
+                None => out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\"")),
+                Some(Ok(u)) if matches!(u.scheme(), "redis" | "rediss") && u.host().is_some() => {}
+                // The URL may hold a password: never echo it.
+                Some(_) => out.push(ConfigError::new("store.redis_url", "must be a redis:// or rediss:// URL")),
+            }
+            if self.store.timeout_ms == 0 {
+                out.push(ConfigError::new("store.timeout_ms", "must be more than 0"));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {

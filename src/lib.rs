@@ -33,6 +33,7 @@ use crate::oidc::clients::Clients;
 use crate::policy::Policy;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
 
 /// The running service: the protocol core plus what HTTP serves as prepared bytes.
 pub struct App {
@@ -85,7 +86,11 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     };
     let store: Arc<dyn Store> = match config.store.kind {
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),
-        StoreKind::Redis => return Err(BuildError::Store("store.kind = \"redis\" is not built yet".into())),
+        StoreKind::Redis => {
+            let store = RedisStore::new(&config.store, clock.clone()).map_err(|e| BuildError::Store(e.0))?;
+            store.check_at_start().await.map_err(|e| BuildError::Store(e.0))?;
+            Arc::new(store)
+        }
     };
     let alg = Alg::parse(&config.keys.algorithm).unwrap_or(Alg::RS256);
     let keys = KeyRing::open(&config.keys.dir, alg)?;

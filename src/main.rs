@@ -180,7 +180,8 @@ fn load(config: Option<PathBuf>) -> Result<Config, ExitCode> {
 }
 
 fn serve(config: Option<PathBuf>) -> ExitCode {
-    // One TLS provider for the whole process (rustls panics if two are compiled in and none is chosen).
+    // rustls (LDAPS, rediss://) takes the process-wide provider; installing aws-lc-rs explicitly keeps it working
+    // even if a dependency someday enables a second provider. An `Err` only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -12,6 +12,7 @@ use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Sessio
 use crate::clock::Clock;
 use crate::directory::User;
 
+/// A spent code outlives its details by the grace period, so the details are boxed: spent entries stay small.
 enum CodeEntry {
     Fresh(Box<AuthCode>),
     Spent { grant_id: String, forget_at: u64 },

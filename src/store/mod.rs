@@ -6,6 +6,7 @@
 //! Secrets never reach the store in the clear: codes and refresh tokens are kept as SHA-256 hashes.
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use danang_sso::clock::Clock;
 use danang_sso::config::{ClientConfig, Config};
@@ -22,12 +23,33 @@ impl TestApp {
         TestApp::start_with(test_config()).await
     }
 
-    pub async fn start_with(mut config: Config) -> TestApp {
+    pub async fn start_with(config: Config) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
             .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        TestApp::serve(listener, config).await
+    }
+
+    /// Starts on `port` (a restarted instance keeps its issuer), once the previous server has let go of it.
+    pub async fn start_on(port: u16, config: Config) -> TestApp {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => return TestApp::serve(listener, config).await,
+                Err(e) if Instant::now() > deadline => panic!("port {port} stays taken: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    /// The port the app listens on.
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the app url ends with its port")
+    }
+
+    async fn serve(listener: tokio::net::TcpListener, mut config: Config) -> TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         config.server.issuer = url.clone();
         if config.audit.output == "stdout" {

@@ -14,4 +14,6 @@ mod ldap_app;
 mod listener;
 mod logout;
 mod rp;
+mod shared_store;
+mod store_suite;
 mod tokens;

@@ -1,7 +1,8 @@
 //! A throwaway `redis-server` (no persistence), so the Redis store is tested against the real server,
 //! plus a tiny RESP client for tests that look at what the store wrote.
 
-use super::{Daemon, PORT_ATTEMPTS, PROBE_TIMEOUT, Startup, TempDir, binary};
+use super::{Daemon, PORT_ATTEMPTS, PROBE_TIMEOUT, Startup, TempDir, TestCa, binary};
+use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::Command;
@@ -16,6 +17,8 @@ pub struct Redis {
     pub url: String,
     pub port: u16,
     password: Option<String>,
+    /// The TLS port, when started with [`Redis::start_with_tls`].
+    tls_port: Option<u16>,
     daemon: Daemon,
     /// Declared after `daemon`, so the process is dead before its files go.
     dir: TempDir,
@@ -38,12 +41,23 @@ pub enum Reply {
 impl Redis {
     /// Starts a redis-server on a free port.
     pub fn start() -> Redis {
-        Redis::launch(None)
+        Redis::launch(None, None)
     }
 
     /// Starts a redis-server that requires `AUTH pw` (`requirepass`); the url carries the password.
     pub fn start_with_password(pw: &str) -> Redis {
-        Redis::launch(Some(pw))
+        Redis::launch(Some(pw), None)
+    }
+
+    /// Also serves TLS on a second port with `ca`'s leaf certificate (the files are copied, so `ca` may be
+    /// dropped); clients need no certificate of their own. [`Redis::url`] stays the plain port.
+    pub fn start_with_tls(ca: &TestCa) -> Redis {
+        Redis::launch(None, Some(ca))
+    }
+
+    /// `rediss://127.0.0.1:PORT` when started with TLS.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_port.map(|port| format!("rediss://127.0.0.1:{port}"))
     }
 
     /// Kills the server; its port stays reserved for [`Redis::restart`].
@@ -65,17 +79,24 @@ impl Redis {
         reply.unwrap_or_else(|err| panic!("redis {args:?} on port {}: {err}", self.port))
     }
 
-    fn launch(password: Option<&str>) -> Redis {
+    fn launch(password: Option<&str>, ca: Option<&TestCa>) -> Redis {
         let dir = TempDir::new("redis");
+        if let Some(ca) = ca {
+            for name in ["ca.pem", "cert.pem", "key.pem"] {
+                fs::copy(ca.dir.join(name), dir.path().join(name)).expect("copy a TLS file for redis-server");
+            }
+        }
         let mut redis = Redis {
             url: String::new(),
             port: 0,
             password: password.map(str::to_owned),
+            tls_port: None,
             daemon: Daemon::new("redis-server", dir.path().join("redis.log")),
             dir,
         };
         for _ in 0..PORT_ATTEMPTS {
             redis.port = super::free_port();
+            redis.tls_port = ca.map(|_| super::free_port());
             let credentials = password.map(|pw| format!(":{}@", percent_encode(pw))).unwrap_or_default();
             redis.url = format!("redis://{credentials}127.0.0.1:{}", redis.port);
             if redis.spawn() == Startup::Ready {
@@ -93,6 +114,12 @@ impl Redis {
         command.args(["--save", "", "--appendonly", "no", "--dir"]).arg(self.dir.path());
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
+        }
+        if let Some(tls_port) = self.tls_port {
+            command.args(["--tls-port", &tls_port.to_string(), "--tls-auth-clients", "no"]);
+            command.arg("--tls-cert-file").arg(self.dir.path().join("cert.pem"));
+            command.arg("--tls-key-file").arg(self.dir.path().join("key.pem"));
+            command.arg("--tls-ca-cert-file").arg(self.dir.path().join("ca.pem"));
         }
         let pong = Reply::Status("PONG".into());
         let password = self.password.as_deref();

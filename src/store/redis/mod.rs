@@ -1,0 +1,314 @@
+//! The shared store: every instance behind the load balancer reads and writes one Redis, so a session made on
+//! one instance is seen by all, and an instance can be restarted (or killed) without anyone signing in again.
+//!
+//! Keys (all under `[store] key_prefix`, each with a TTL except the last-sign-in hash):
+//!
+//! | key | type | holds | lives until |
+//! |---|---|---|---|
+//! | `s:{sid}` | string | a session | its `expires_at` |
+//! | `a:{account}` | hash | sid → expires_at: the account's sessions | its last session ends |
+//! | `c:{code_hash}` | hash | `g` grant id, `e` expires_at, `d` details (dropped when spent) | `e` + spent-code grace |
+//! | `g:{grant_id}` | string | a grant, see `codec` | its `expires_at` |
+//! | `sg:{sid}` | hash | grant id → expires_at: the grants made in a session | its last grant ends |
+//! | `ag:{account}` | hash | grant id → expires_at: an account's grants (incident response) | its last grant ends |
+//! | `n:{key}` | integer | a throttling counter | the end of its window |
+//! | `last-sign-in` | hash | account → time | never |
+//!
+//! Compound operations are Lua scripts (`scripts`), so they stay atomic across instances. TTLs are computed
+//! from the service's clock, and reads check `expires_at` against it too, exactly as the memory store does.
+//!
+//! How the store connects, times out and retries: `conn`.
+
+mod codec;
+mod conn;
+mod scripts;
+
+use async_trait::async_trait;
+use redis::{Cmd, ToRedisArgs};
+
+use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use crate::clock::Clock;
+use crate::config::StoreConfig;
+use crate::directory::User;
+use conn::{Conn, Request, Retry};
+use scripts::Scripts;
+
+/// The [`Store`] on Redis; see the module header for its keys.
+pub struct RedisStore {
+    conn: Conn,
+    scripts: Scripts,
+    keys: Keys,
+    clock: Clock,
+}
+
+/// Key names, see the module header.
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn session(&self, id: &str) -> String {
+        format!("{}s:{id}", self.prefix)
+    }
+    fn account(&self, account: &str) -> String {
+        format!("{}a:{account}", self.prefix)
+    }
+    fn code(&self, hash: &str) -> String {
+        format!("{}c:{hash}", self.prefix)
+    }
+    fn grant_prefix(&self) -> String {
+        format!("{}g:", self.prefix)
+    }
+    fn grant(&self, id: &str) -> String {
+        format!("{}g:{id}", self.prefix)
+    }
+    fn grants_of(&self, sid: &str) -> String {
+        format!("{}sg:{sid}", self.prefix)
+    }
+    fn grants_of_account(&self, account: &str) -> String {
+        format!("{}ag:{account}", self.prefix)
+    }
+    fn counter(&self, key: &str) -> String {
+        format!("{}n:{key}", self.prefix)
+    }
+    fn last_sign_in(&self) -> String {
+        format!("{}last-sign-in", self.prefix)
+    }
+}
+
+/// A command with its arguments (one value, or a tuple of them).
+fn cmd(name: &str, args: impl ToRedisArgs) -> Cmd {
+    let mut cmd = redis::cmd(name);
+    cmd.arg(args);
+    cmd
+}
+
+impl RedisStore {
+    /// Prepares the store without connecting (call inside a Tokio runtime): the first operation connects.
+    /// Fails only on what waiting cannot fix: a malformed `redis_url`, an unreadable `ca_file`.
+    pub fn new(config: &StoreConfig, clock: Clock) -> Result<Self, StoreError> {
+        let keys = Keys { prefix: config.key_prefix.clone() };
+        Ok(RedisStore { conn: Conn::new(config)?, scripts: Scripts::new(), keys, clock })
+    }
+
+    /// The start-up check: `Ok` when Redis answers, and also when it is only unreachable (logged: the service
+    /// starts and answers 503 until Redis is back). `Err` when Redis answers but refuses us (a wrong password,
+    /// a TLS certificate we do not trust): waiting will not fix that.
+    pub async fn check_at_start(&self) -> Result<(), StoreError> {
+        self.conn.check_at_start().await
+    }
+
+    /// Seconds from now until `expires_at` by the service clock; `None` when it is already past.
+    fn ttl(&self, expires_at: u64) -> Option<u64> {
+        expires_at.checked_sub(self.clock.now()).filter(|&t| t > 0)
+    }
+
+    /// `value` while `expires_at` is ahead of the service clock (Redis may not have dropped it yet).
+    fn live<T>(&self, expires_at: u64, value: T) -> Option<T> {
+        (expires_at > self.clock.now()).then_some(value)
+    }
+
+    fn live_grant(&self, id: &str, text: Option<String>) -> Result<Option<Grant>, StoreError> {
+        let Some(text) = text else { return Ok(None) };
+        let grant = codec::decode_grant(id, &text)?;
+        Ok(self.live(grant.expires_at, grant))
+    }
+
+    /// SET `key` to `value` until `expires_at`, indexed under `member` in each hash of `indexes` (see `PUT_INDEXED`).
+    async fn put_indexed(
+        &self,
+        op: &'static str,
+        (key, value, expires_at): (String, String, u64),
+        (indexes, member): (&[String], &str),
+    ) -> Result<(), StoreError> {
+        let Some(ttl) = self.ttl(expires_at) else { return Ok(()) };
+        let mut script = self.scripts.put_indexed.prepare_invoke();
+        script.key(key);
+        for index in indexes {
+            script.key(index);
+        }
+        script.arg(value).arg(ttl).arg(member).arg(expires_at).arg(self.clock.now());
+        self.conn.send(op, Retry::Idempotent, Request::Script(&script)).await
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        let record = (self.keys.session(&session.id), codec::encode_session(session), session.expires_at);
+        let index = [self.keys.account(&session.account)];
+        self.put_indexed("put_session", record, (&index, &session.id)).await
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let get = cmd("GET", self.keys.session(id));
+        let text: Option<String> = self.conn.send("session", Retry::Idempotent, Request::Cmd(&get)).await?;
+        let Some(text) = text else { return Ok(None) };
+        let session = codec::decode_session(id, &text)?;
+        Ok(self.live(session.expires_at, session))
+    }
+
+    async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError> {
+        let now = self.clock.now();
+        let index = cmd("HGETALL", self.keys.account(account));
+        let index: Vec<(String, u64)> = self.conn.send("sessions_of", Retry::Idempotent, Request::Cmd(&index)).await?;
+        let ids: Vec<String> = index.into_iter().filter(|(_, e)| *e > now).map(|(id, _)| id).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut get = redis::cmd("MGET");
+        for id in &ids {
+            get.arg(self.keys.session(id));
+        }
+        let values: Vec<Option<String>> = self.conn.send("sessions_of", Retry::Idempotent, Request::Cmd(&get)).await?;
+        let mut out = Vec::new();
+        for (id, text) in ids.iter().zip(values) {
+            if let Some(text) = text {
+                let session = codec::decode_session(id, &text)?;
+                out.extend(self.live(session.expires_at, session));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
+        let mut script = self.scripts.end_session.prepare_invoke();
+        script.key(self.keys.session(id)).key(self.keys.grants_of(id)).arg(self.keys.grant_prefix());
+        let reply: Vec<String> = self.conn.send("end_session", Retry::NotSent, Request::Script(&script)).await?;
+        let mut reply = reply.into_iter();
+        let session = reply.next().filter(|s| !s.is_empty());
+        let mut grants = Vec::new();
+        while let (Some(grant_id), Some(text)) = (reply.next(), reply.next()) {
+            grants.extend(self.live_grant(&grant_id, Some(text))?);
+        }
+        let Some(text) = session else { return Ok(None) };
+        let session = codec::decode_session(id, &text)?;
+        // Outside the script (the account is inside the value): a stale index entry is skipped on read anyway.
+        let unindex = cmd("HDEL", (self.keys.account(&session.account), id));
+        self.conn.send::<()>("end_session", Retry::Idempotent, Request::Cmd(&unindex)).await?;
+        Ok(self.live(session.expires_at, (session, grants)))
+    }
+
+    async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {
+        let Some(ttl) = self.ttl(code.expires_at) else { return Ok(()) };
+        let key = self.keys.code(code_hash);
+        let mut pipe = redis::pipe();
+        pipe.atomic().del(&key).ignore();
+        pipe.hset_multiple(&key, &[("g", code.grant_id.clone()), ("e", code.expires_at.to_string())]).ignore();
+        pipe.hset(&key, "d", codec::encode_code(code)).ignore();
+        pipe.expire(&key, i64::try_from(ttl).unwrap_or(i64::MAX)).ignore();
+        self.conn.send("put_code", Retry::Idempotent, Request::Pipe(&pipe)).await
+    }
+
+    async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StoreError> {
+        let mut script = self.scripts.redeem_code.prepare_invoke();
+        script.key(self.keys.code(code_hash)).arg(self.clock.now()).arg(SPENT_CODE_GRACE_SECS);
+        let reply: Option<Vec<String>> =
+            self.conn.send("redeem_code", Retry::NotSent, Request::Script(&script)).await?;
+        match reply.as_deref() {
+            None => Ok(Redemption::Unknown),
+            Some([grant_id]) => Ok(Redemption::Spent { grant_id: grant_id.clone() }),
+            Some([grant_id, details, expires_at]) => {
+                let expires_at = expires_at.parse().map_err(|_| StoreError("redis: unreadable code expiry".into()))?;
+                Ok(Redemption::Fresh(Box::new(codec::decode_code(grant_id.clone(), expires_at, details)?)))
+            }
+            Some(_) => Err(StoreError("redis: unexpected answer from redeem_code".into())),
+        }
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        let record = (self.keys.grant(&grant.id), codec::encode_grant(grant), grant.expires_at);
+        let mut indexes = Vec::with_capacity(2);
+        indexes.extend(grant.sid.as_deref().map(|sid| self.keys.grants_of(sid)));
+        indexes.extend(grant.user.as_ref().map(|u| self.keys.grants_of_account(&u.mail)));
+        if !indexes.is_empty() {
+            return self.put_indexed("put_grant", record, (&indexes, &grant.id)).await;
+        }
+        let Some(ttl) = self.ttl(grant.expires_at) else { return Ok(()) };
+        let set = cmd("SET", (record.0, record.1, "EX", ttl));
+        self.conn.send("put_grant", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
+        let get = cmd("GET", self.keys.grant(id));
+        let text = self.conn.send("grant", Retry::Idempotent, Request::Cmd(&get)).await?;
+        self.live_grant(id, text)
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: &str,
+        presented: &str,
+        next: &str,
+        user: Option<&User>,
+    ) -> Result<Rotation, StoreError> {
+        let mut script = self.scripts.rotate_refresh.prepare_invoke();
+        let user = user.map(codec::encode_user).unwrap_or_default();
+        script.key(self.keys.grant(id)).arg(presented).arg(next).arg(user);
+        let reply: Option<(String, String)> =
+            self.conn.send("rotate_refresh", Retry::NotSent, Request::Script(&script)).await?;
+        let Some((outcome, text)) = reply else { return Ok(Rotation::Unknown) };
+        // A grant past its expiry by the service clock but not yet dropped by Redis counts as gone.
+        let Some(grant) = self.live_grant(id, Some(text))? else { return Ok(Rotation::Unknown) };
+        match outcome.as_str() {
+            "rotated" => Ok(Rotation::Rotated(grant)),
+            "reused" => Ok(Rotation::Reused(grant)),
+            _ => Err(StoreError("redis: unexpected answer from rotate_refresh".into())),
+        }
+    }
+
+    async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
+        let take = cmd("GETDEL", self.keys.grant(id));
+        let text = self.conn.send("revoke_grant", Retry::NotSent, Request::Cmd(&take)).await?;
+        self.live_grant(id, text)
+    }
+
+    async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
+        let mut script = self.scripts.hit.prepare_invoke();
+        script.key(self.keys.counter(key)).arg(window_secs.max(1));
+        self.conn.send("hit", Retry::NotSent, Request::Script(&script)).await
+    }
+
+    async fn count(&self, key: &str) -> Result<(u64, u64), StoreError> {
+        let key = self.keys.counter(key);
+        let mut pipe = redis::pipe();
+        pipe.get(&key).ttl(&key);
+        let (n, ttl): (Option<u64>, i64) = self.conn.send("count", Retry::Idempotent, Request::Pipe(&pipe)).await?;
+        Ok(match n {
+            Some(n) if ttl > 0 => (n, ttl.unsigned_abs()),
+            _ => (0, 0),
+        })
+    }
+
+    async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
+        let index = self.keys.grants_of_account(account);
+        let ids: Vec<(String, u64)> =
+            self.conn.send("revoke_account_grants", Retry::Idempotent, Request::Cmd(&cmd("HGETALL", &index))).await?;
+        let mut revoked = Vec::new();
+        for (id, _) in ids {
+            revoked.extend(self.revoke_grant(&id).await?);
+        }
+        self.conn.send::<()>("revoke_account_grants", Retry::Idempotent, Request::Cmd(&cmd("DEL", &index))).await?;
+        Ok(revoked)
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        let del = cmd("DEL", self.keys.counter(key));
+        self.conn.send("reset", Retry::Idempotent, Request::Cmd(&del)).await
+    }
+
+    async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError> {
+        let set = cmd("HSET", (self.keys.last_sign_in(), account, at));
+        self.conn.send("record_sign_in", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn last_sign_ins(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let all = cmd("HGETALL", self.keys.last_sign_in());
+        self.conn.send("last_sign_ins", Retry::Idempotent, Request::Cmd(&all)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let ping = redis::cmd("PING");
+        self.conn.send::<String>("ping", Retry::Idempotent, Request::Cmd(&ping)).await.map(drop)
+    }
+}

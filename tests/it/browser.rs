@@ -121,6 +121,11 @@ impl Browser {
         self.post_form(&format!("{issuer}/login"), &fields).await
     }
 
+    /// The same cookies as `other` (one person's browser, reaching another instance).
+    pub fn copy_cookies_from(&mut self, other: &Browser) {
+        self.cookies = other.cookies.clone();
+    }
+
     /// Forgets a cookie (as a fresh browser or another site would not have it).
     pub fn drop_cookie(&mut self, name: &str) {
         self.cookies.retain(|(k, _)| k != name);

@@ -5,6 +5,7 @@ mod instances;
 mod keys;
 mod outage;
 mod restart;
+mod security;
 
 use danang_sso::config::Config;
 use reqwest::StatusCode;
@@ -31,7 +32,7 @@ pub struct TokenReply {
 
 /// `POST {issuer}/token` as the demo client `client_id` (secret `{client_id}-secret`, HTTP Basic).
 pub async fn token(issuer: &str, client_id: &str, form: &[(&str, &str)]) -> TokenReply {
-    let response = reqwest::Client::new()
+    let response = crate::app::http()
         .post(format!("{issuer}/token"))
         .basic_auth(client_id, Some(format!("{client_id}-secret")))
         .form(form)

@@ -72,7 +72,8 @@ async fn the_service_starts_while_redis_is_down_and_serves_once_it_is_up() {
     let mut redis = Redis::start();
     redis.stop();
     let app = TestApp::start_with(config(&redis, "late:")).await;
-    let discovery = reqwest::get(format!("{}/.well-known/openid-configuration", app.url)).await.unwrap();
+    let discovery =
+        crate::app::http().get(format!("{}/.well-known/openid-configuration", app.url)).send().await.unwrap();
     assert_eq!(discovery.status(), 200, "what needs no store is served");
     let reply = refresh(&app.url, "portal", "grant.secret").await;
     assert_eq!((reply.status.as_u16(), reply.json["error"].as_str()), (503, Some("temporarily_unavailable")));

@@ -91,7 +91,7 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         let discovery = format!("{}/.well-known/openid-configuration", self.url);
         loop {
-            if reqwest::get(&discovery).await.is_ok_and(|r| r.status() == 200) {
+            if crate::app::http().get(&discovery).send().await.is_ok_and(|r| r.status() == 200) {
                 return;
             }
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());

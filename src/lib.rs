@@ -1,25 +1,29 @@
 //! danang-sso: single sign-on for Đà Nẵng city's government mailboxes.
 //!
-//! [`build`] turns a [`config::Config`] into an [`App`]; [`run`] serves it on a listener until shutdown.
-//! `main`, the integration tests and the benchmark all go through these two functions.
+//! [`build`] turns a [`config::Config`] into an [`App`]; [`run`] (plain HTTP) or [`run_tls`] (HTTPS) serves it
+//! on a listener until shutdown. `main`, the integration tests and the benchmark all go through these functions.
 
 pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+mod serve;
 pub mod store;
+pub mod telemetry;
+pub mod tls;
 
-use std::future::Future;
+pub use serve::{run, run_metrics, run_tls};
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::{Config, DirectoryKind, StoreKind};
@@ -31,6 +35,7 @@ use crate::oidc::clients::Clients;
 use crate::policy::Policy;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::telemetry::Metrics;
 
 /// The running service: the protocol core plus what HTTP serves as prepared bytes.
 pub struct App {
@@ -39,6 +44,12 @@ pub struct App {
     pub key_reload_interval: std::time::Duration,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
+    /// This instance's Prometheus metrics (its own recorder: no process-wide state).
+    pub metrics: Metrics,
+    /// `/metrics` is on the main listener unless `[server] metrics_listen` gives it its own.
+    pub metrics_on_main_listener: bool,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Why the service could not be built from its config.
@@ -63,7 +74,8 @@ pub async fn build(config: Config) -> Result<App, BuildError> {
 
 /// Builds the service with a given clock (tests move it to check expiry and `max_age`).
 pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, BuildError> {
-    let problems = config.problems();
+    let mut problems = config.problems();
+    problems.extend(config.file_problems());
     if !problems.is_empty() {
         return Err(BuildError::Config(problems));
     }
@@ -78,6 +90,9 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),
         StoreKind::Redis => return Err(BuildError::Store("store.kind = \"redis\" is not built yet".into())),
     };
+    let metrics = Metrics::new();
+    let directory: Arc<dyn Directory> = Arc::new(directory::Metered::new(directory, metrics.clone()));
+    let store: Arc<dyn Store> = Arc::new(store::Metered::new(store, metrics.clone()));
     let alg = Alg::parse(&config.keys.algorithm).unwrap_or(Alg::RS256);
     let keys = KeyRing::open(&config.keys.dir, alg)?;
     let issuer = config.server.issuer.trim_end_matches('/').to_owned();
@@ -97,34 +112,13 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
-    Ok(App { secure_cookies, discovery, key_reload_interval, provider })
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn run(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = Arc::new(app);
-    let reloader = tokio::spawn(reload_keys(app.clone()));
-    let router = http::router(app);
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    reloader.abort();
-    served
-}
-
-/// Picks up keys added by `keys rotate` or removed by `keys prune` in other processes.
-async fn reload_keys(app: Arc<App>) {
-    let mut tick = tokio::time::interval(app.key_reload_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let app = app.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.provider.keys.reload()).await {
-            tracing::error!(error = %e, "signing keys not reloaded");
-        }
-    }
+    Ok(App {
+        secure_cookies,
+        discovery,
+        key_reload_interval,
+        provider,
+        metrics,
+        metrics_on_main_listener: config.server.metrics_listen.is_none(),
+        shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
+    })
 }

@@ -5,6 +5,9 @@
 //! Both answer the same questions the same way, so the rest of the service never knows which one it talks to.
 
 pub mod ldif;
+mod metered;
+
+pub use metered::Metered;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

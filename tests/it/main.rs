@@ -3,11 +3,13 @@
 
 mod app;
 mod browser;
+mod check_config;
 mod flow;
 mod flow_errors;
 mod harness;
 mod harness_selftest;
 mod https;
+mod lifecycle;
 mod listener;
 mod logout;
 mod ops;

@@ -4,6 +4,7 @@
 mod app;
 mod browser;
 mod check_config;
+mod compose;
 mod flow;
 mod flow_errors;
 mod harness;

@@ -247,6 +247,7 @@ impl Default for LogConfig {
     }
 }
 
+/// How log events are written (`[log] format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {

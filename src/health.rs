@@ -26,6 +26,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// Whether every check is `ok`.
     pub fn is_ready(&self) -> bool {
         self.status == "ok"
     }

@@ -120,7 +120,6 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         match start(config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err((code, message)) => {
-                tracing::error!("{message}");
                 eprintln!("danang-sso: {message}");
                 code
             }
@@ -133,12 +132,19 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
 async fn start(config: Config) -> Result<(), (ExitCode, String)> {
     let failed = |e: String| (ExitCode::FAILURE, e);
     let listen = config.server.listen.clone();
-    let tls = match (&config.server.tls_cert_file, &config.server.tls_key_file) {
-        (Some(cert), Some(key)) => Some(TlsCerts::load(cert, key).map_err(|e| (ExitCode::from(2), e.to_string()))?),
-        _ => None,
-    };
+    let tls_files = config.server.tls_cert_file.clone().zip(config.server.tls_key_file.clone());
     let metrics_listen = config.server.metrics_listen.clone();
+    // Every config problem at once, the TLS files included, before anything is bound.
     let app = danang_sso::build(config).await.map_err(|e| (ExitCode::from(2), e.to_string()))?;
+    let tls = match tls_files {
+        Some((cert, key)) => {
+            let tls = TlsCerts::load(&cert, &key).map_err(|e| (ExitCode::from(2), e.to_string()))?;
+            let reloader = danang_sso::tls::reload_on_sighup(tls.clone()).map_err(|e| failed(e.to_string()))?;
+            tokio::spawn(reloader);
+            Some(tls)
+        }
+        None => None,
+    };
     let bind = |addr: String| async move {
         tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))
     };
@@ -157,8 +163,6 @@ async fn start(config: Config) -> Result<(), (ExitCode, String)> {
     };
     let served = match tls {
         Some(tls) => {
-            let reloader = danang_sso::tls::reload_on_sighup(tls.clone()).map_err(|e| failed(e.to_string()))?;
-            tokio::spawn(reloader);
             tracing::info!(%listen, %issuer, "danang-sso is serving HTTPS (SIGHUP reloads the certificate)");
             danang_sso::run_tls(listener, app, tls, shutdown).await
         }

@@ -45,7 +45,7 @@ pub async fn run_tls(
     tls: Arc<TlsCerts>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve(TlsListener::new(listener, TlsAcceptor::from(tls.server_config())), app, shutdown).await
+    serve(TlsListener::new(listener, TlsAcceptor::from(tls.server_config()))?, app, shutdown).await
 }
 
 /// Serves only `/metrics` on `listener` (`[server] metrics_listen`), plain HTTP, until `shutdown` completes.
@@ -124,11 +124,11 @@ struct TlsListener {
 }
 
 impl TlsListener {
-    fn new(listener: TcpListener, acceptor: TlsAcceptor) -> TlsListener {
-        let local_addr = listener.local_addr().expect("a bound listener has an address");
+    fn new(listener: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<TlsListener> {
+        let local_addr = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = tokio::spawn(accept_loop(listener, acceptor, tx));
-        TlsListener { ready, local_addr, acceptor }
+        Ok(TlsListener { ready, local_addr, acceptor })
     }
 }
 

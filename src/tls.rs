@@ -117,19 +117,29 @@ impl ResolvesServerCert for TlsCerts {
 }
 
 /// Starts listening for SIGHUP now (so a hangup sent from here on is never fatal) and returns the task that
-/// reloads `certs` on each one; a failed reload is logged and the old certificate kept.
-#[cfg(unix)]
+/// reloads `certs` on each one; a failed reload is logged and the old certificate kept. Where there is no
+/// SIGHUP, the task never does anything.
 pub fn reload_on_sighup(certs: Arc<TlsCerts>) -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = signal(SignalKind::hangup())?;
-    Ok(async move {
-        while hangups.recv().await.is_some() {
-            let certs = certs.clone();
-            match tokio::task::spawn_blocking(move || certs.reload()).await {
-                Ok(Err(e)) => tracing::error!(error = %e, "TLS certificate not reloaded; the old one stays in service"),
-                Err(e) => tracing::error!(error = %e, "TLS reload task failed"),
-                Ok(Ok(())) => {}
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())?;
+        Ok(async move {
+            while hangups.recv().await.is_some() {
+                let certs = certs.clone();
+                match tokio::task::spawn_blocking(move || certs.reload()).await {
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "TLS certificate not reloaded; the old one stays in service")
+                    }
+                    Err(e) => tracing::error!(error = %e, "TLS reload task failed"),
+                    Ok(Ok(())) => {}
+                }
             }
-        }
-    })
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        drop(certs);
+        Ok(std::future::pending())
+    }
 }

@@ -19,6 +19,7 @@ pub struct Metered {
 }
 
 impl Metered {
+    /// Measures `inner` into `metrics`.
     pub fn new(inner: Arc<dyn Directory>, metrics: Metrics) -> Metered {
         Metered { inner, metrics }
     }

@@ -20,6 +20,7 @@ pub struct Metered {
 }
 
 impl Metered {
+    /// Measures `inner` into `metrics`.
     pub fn new(inner: Arc<dyn Store>, metrics: Metrics) -> Metered {
         Metered { inner, metrics }
     }

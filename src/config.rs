@@ -9,6 +9,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod check;
+
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
 pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
 /// The demo directory compiled into the binary: used when `[directory] ldif_path` is not set.
@@ -30,6 +32,7 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub audit: AuditConfig,
     pub admin: AdminConfig,
+    pub log: LogConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -100,8 +103,15 @@ pub struct ServerConfig {
     pub issuer: String,
     /// Proxies whose `X-Forwarded-For` is believed (IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// PEM certificate chain (leaf first); with `tls_key_file`, the service speaks HTTPS itself.
+    /// Both files are read again on SIGHUP.
     pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the certificate.
     pub tls_key_file: Option<PathBuf>,
+    /// When set, `/metrics` is served only on this address (plain HTTP), not on `listen`.
+    pub metrics_listen: Option<String>,
+    /// How long a shutdown (SIGTERM, SIGINT) waits for in-flight requests before the process exits anyway.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +122,8 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             tls_cert_file: None,
             tls_key_file: None,
+            metrics_listen: None,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -307,6 +319,32 @@ impl Default for TokensConfig {
     }
 }
 
+/// How the service logs: `tracing` events to standard error, as text or as one JSON object per line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive (`info`, `danang_sso=debug,tower_http=warn`); `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info,tower_http=warn".into() }
+    }
+}
+
+/// How log events are written (`[log] format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal or journald.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 /// A registered relying party.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -389,7 +427,8 @@ impl Config {
         Ok(())
     }
 
-    /// Every problem found, each naming its key. Empty means the config is usable.
+    /// Every problem found without touching the file system, each naming its key. Empty means the config is
+    /// usable as far as its text goes; [`Config::file_problems`] then checks the files it names.
     pub fn problems(&self) -> Vec<ConfigError> {
         let mut out = Vec::new();
         match url::Url::parse(&self.server.issuer) {
@@ -410,6 +449,7 @@ impl Config {
         if self.directory.kind == DirectoryKind::Ldap {
             self.ldap.problems(&mut out);
         }
+        self.ops_problems(&mut out);
         if !matches!(self.audit.output.as_str(), "stdout" | "file") {
             out.push(ConfigError::new("audit.output", "must be stdout or file"));
         }

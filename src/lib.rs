@@ -1,26 +1,30 @@
 //! danang-sso: single sign-on for Đà Nẵng city's government mailboxes.
 //!
-//! [`build`] turns a [`config::Config`] into an [`App`]; [`run`] serves it on a listener until shutdown.
-//! `main`, the integration tests and the benchmark all go through these two functions.
+//! [`build`] turns a [`config::Config`] into an [`App`]; [`run`] (plain HTTP) or [`run_tls`] (HTTPS) serves it
+//! on a listener until shutdown. `main`, the integration tests and the benchmark all go through these functions.
 
 pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+mod serve;
 pub mod store;
+pub mod telemetry;
+pub mod tls;
 
-use std::future::Future;
+pub use serve::{run, run_metrics, run_tls};
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::{Config, DirectoryKind, StoreKind};
@@ -34,6 +38,7 @@ use crate::policy::Policy;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::telemetry::Metrics;
 
 /// The running service: the protocol core plus what HTTP serves as prepared bytes.
 pub struct App {
@@ -47,6 +52,12 @@ pub struct App {
     pub admin_token: Option<String>,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
+    /// This instance's Prometheus metrics (its own recorder: no process-wide state).
+    pub metrics: Metrics,
+    /// `/metrics` is on the main listener unless `[server] metrics_listen` gives it its own.
+    pub metrics_on_main_listener: bool,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Why the service could not be built from its config.
@@ -71,7 +82,8 @@ pub async fn build(config: Config) -> Result<App, BuildError> {
 
 /// Builds the service with a given clock (tests move it to check expiry and `max_age`).
 pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, BuildError> {
-    let problems = config.problems();
+    let mut problems = config.problems();
+    problems.extend(config.file_problems());
     if !problems.is_empty() {
         return Err(BuildError::Config(problems));
     }
@@ -92,6 +104,9 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
             Arc::new(store)
         }
     };
+    let metrics = Metrics::new();
+    let directory: Arc<dyn Directory> = Arc::new(directory::Metered::new(directory, metrics.clone()));
+    let store: Arc<dyn Store> = Arc::new(store::Metered::new(store, metrics.clone()));
     let alg = Alg::parse(&config.keys.algorithm).unwrap_or(Alg::RS256);
     let keys = KeyRing::open(&config.keys.dir, alg)?;
     let issuer = config.server.issuer.trim_end_matches('/').to_owned();
@@ -134,6 +149,9 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         admin_listen: config.admin.listen.clone(),
         admin_token,
         provider,
+        metrics,
+        metrics_on_main_listener: config.server.metrics_listen.is_none(),
+        shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
     })
 }
 
@@ -147,55 +165,4 @@ fn start_audit(config: &config::AuditConfig) -> std::io::Result<audit::Audit> {
         format!("{host}:{}", std::process::id())
     });
     audit::Audit::start(sink, instance)
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn run(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = Arc::new(app);
-    let reloader = tokio::spawn(reload_keys(app.clone()));
-    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
-    let admin = match &app.admin_listen {
-        Some(addr) => {
-            let listener = TcpListener::bind(addr).await?;
-            tracing::info!(listen = %addr, "admin API listening");
-            let router = http::admin::router(app.clone());
-            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            Some(tokio::spawn(async move {
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(async move {
-                        let _ = admin_stopped.await;
-                    })
-                    .await
-            }))
-        }
-        None => None,
-    };
-    let router = http::router(app.clone());
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    let _ = stop_admin.send(());
-    if let Some(admin) = admin {
-        let _ = admin.await;
-    }
-    reloader.abort();
-    app.provider.notifier.drain().await;
-    served
-}
-
-/// Picks up keys added by `keys rotate` or removed by `keys prune` in other processes.
-async fn reload_keys(app: Arc<App>) {
-    let mut tick = tokio::time::interval(app.key_reload_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let app = app.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || app.provider.keys.reload()).await {
-            tracing::error!(error = %e, "signing keys not reloaded");
-        }
-    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use danang_sso::config::Config;
+use danang_sso::tls::TlsCerts;
 
 #[derive(Parser)]
 #[command(name = "danang-sso", version, about = "Single sign-on for Đà Nẵng city's government mailboxes")]
@@ -19,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve HTTP (the default).
+    /// Serve HTTP or HTTPS (the default).
     Serve,
     /// Validate the config and print each problem with its key.
     CheckConfig,
@@ -183,15 +184,14 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     // rustls (LDAPS, rediss://) takes the process-wide provider; installing aws-lc-rs explicitly keeps it working
     // even if a dependency someday enables a second provider. An `Err` only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
     let config = match load(config) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Err(e) = danang_sso::telemetry::logs::init(&config.log) {
+        eprintln!("danang-sso: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -200,50 +200,89 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let listen = config.server.listen.clone();
-        let app = match danang_sso::build(config).await {
-            Ok(app) => app,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let listener = match tokio::net::TcpListener::bind(&listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("danang-sso: cannot listen on {listen}: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        tracing::info!(%listen, issuer = %app.provider.issuer, "danang-sso is serving");
-        match danang_sso::run(listener, app, shutdown_signal()).await {
+        match start(config).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                ExitCode::FAILURE
+            Err((code, message)) => {
+                eprintln!("danang-sso: {message}");
+                code
             }
         }
     })
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// Builds the service, binds its listeners and serves until SIGTERM or SIGINT. Errors carry the exit code:
+/// 2 for a config the service refuses, 1 for the rest.
+async fn start(config: Config) -> Result<(), (ExitCode, String)> {
+    let failed = |e: String| (ExitCode::FAILURE, e);
+    let listen = config.server.listen.clone();
+    let tls_files = config.server.tls_cert_file.clone().zip(config.server.tls_key_file.clone());
+    let metrics_listen = config.server.metrics_listen.clone();
+    // Every config problem at once, the TLS files included, before anything is bound.
+    let app = danang_sso::build(config).await.map_err(|e| (ExitCode::from(2), e.to_string()))?;
+    let tls = match tls_files {
+        Some((cert, key)) => {
+            let tls = TlsCerts::load(&cert, &key).map_err(|e| (ExitCode::from(2), e.to_string()))?;
+            let reloader = danang_sso::tls::reload_on_sighup(tls.clone()).map_err(|e| failed(e.to_string()))?;
+            tokio::spawn(reloader);
+            Some(tls)
+        }
+        None => None,
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let bind = |addr: String| async move {
+        tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))
+    };
+    let listener = bind(listen.clone()).await.map_err(failed)?;
+    if let Some(addr) = metrics_listen {
+        let metrics_listener = bind(addr.clone()).await.map_err(failed)?;
+        tracing::info!(listen = %addr, "metrics are served here only");
+        tokio::spawn(danang_sso::run_metrics(metrics_listener, app.metrics.clone(), shutdown_signal()));
+    }
+    let issuer = app.provider.issuer.clone();
+    let signal = shutdown_signal();
+    let grace = app.shutdown_grace.as_secs();
+    let shutdown = async move {
+        signal.await;
+        tracing::info!(grace_secs = grace, "shutting down: finishing in-flight requests");
+    };
+    let served = match tls {
+        Some(tls) => {
+            tracing::info!(%listen, %issuer, "danang-sso is serving HTTPS (SIGHUP reloads the certificate)");
+            danang_sso::run_tls(listener, app, tls, shutdown).await
+        }
+        None => {
+            tracing::info!(%listen, %issuer, "danang-sso is serving HTTP");
+            danang_sso::run(listener, app, shutdown).await
         }
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+    served.map_err(|e| failed(e.to_string()))?;
+    tracing::info!("danang-sso stopped");
+    Ok(())
+}
+
+/// Listens for SIGINT and SIGTERM from this call on (so an early signal is never fatal); the future completes
+/// on the first one.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let signals = signal(SignalKind::interrupt()).and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+    async move {
+        match signals {
+            Ok((mut int, mut term)) => {
+                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGINT and SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn check_config(config: Option<PathBuf>) -> ExitCode {
@@ -251,7 +290,8 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let problems = config.problems();
+    let mut problems = config.problems();
+    problems.extend(config.file_problems());
     if problems.is_empty() {
         println!(
             "config OK: {} client(s), directory {:?}, store {:?}",

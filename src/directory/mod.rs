@@ -6,6 +6,9 @@
 
 pub mod ldap;
 pub mod ldif;
+mod metered;
+
+pub use metered::Metered;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -135,7 +135,14 @@ pub async fn login(
     }
     let cookie_name = &app.provider.session.cookie_name;
     let cookie = cookies::get(&headers, cookie_name);
-    match app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await {
+    let result = app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await;
+    match &result {
+        Ok(LoginResult::Success { .. }) => app.metrics.sign_in("success", "none"),
+        Ok(LoginResult::Refused { reason, .. }) => app.metrics.sign_in("refused", reason),
+        Err(Error::Unavailable(_)) => app.metrics.sign_in("unavailable", "none"),
+        Err(_) => app.metrics.sign_in("error", "none"),
+    }
+    match result {
         Ok(LoginResult::Success { response, cookie, .. }) => {
             let mut response = pages::auth_response(lang, &response);
             if let Some(secret) = cookie {

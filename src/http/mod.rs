@@ -7,15 +7,16 @@ pub mod context;
 mod cookies;
 mod discovery;
 mod logout;
+mod ops;
 pub mod pages;
 pub mod token;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
+use axum::{Router, middleware};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -25,6 +26,7 @@ use crate::App;
 use crate::oidc::discovery::{
     AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
+use crate::telemetry::Metrics;
 
 /// Largest request body accepted anywhere: forms and token requests are small.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -32,6 +34,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// No script, no inline style, no framing: the sign-in page cannot be clickjacked or injected into.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// Every route of the service, with the shared layers. `/metrics` is here unless `[server] metrics_listen`
+/// moves it to [`metrics_router`].
 pub fn router(app: Arc<App>) -> Router {
     let hsts = app.secure_cookies.then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -52,7 +56,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(USERINFO_PATH, get(token::userinfo).post(token::userinfo))
         .route("/static/style.css", get(discovery::stylesheet))
         .route("/static/form_post.js", get(discovery::form_post_script))
-        .with_state(app);
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .with_state(app.clone());
+    let routes = if app.metrics_on_main_listener { routes.merge(metrics_router(app.metrics.clone())) } else { routes };
     let routes = match hsts {
         Some(layer) => routes.layer(layer),
         None => routes,
@@ -65,6 +72,12 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(app.metrics.clone(), ops::track))
+}
+
+/// `/metrics` alone, for a separate listener that only the monitoring network reaches.
+pub fn metrics_router(metrics: Metrics) -> Router {
+    Router::new().route("/metrics", get(ops::metrics)).with_state(metrics)
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -31,7 +31,9 @@ pub async fn token(
         assertion: params.client_assertion.take(),
     };
     let client = app.provider.authenticate_client(creds).await?;
+    let grant_type = params.grant_type.clone().unwrap_or_default();
     let response = app.provider.token(&client, params, &ctx).await?;
+    app.metrics.token_issued(&grant_type, &client.id);
     Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(response)).into_response())
 }
 

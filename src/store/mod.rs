@@ -6,6 +6,9 @@
 //! Secrets never reach the store in the clear: codes and refresh tokens are kept as SHA-256 hashes.
 
 pub mod memory;
+mod metered;
+
+pub use metered::Metered;
 pub mod redis;
 
 use async_trait::async_trait;

@@ -69,7 +69,11 @@ fn unescape(s: &str) -> String {
 
 impl Browser {
     pub fn new() -> Browser {
-        let http = crate::app::http();
+        Browser::with_http(crate::app::http())
+    }
+
+    /// A browser with its own HTTP client (one that trusts a test CA, for HTTPS; redirects not followed).
+    pub fn with_http(http: reqwest::Client) -> Browser {
         Browser { http, cookies: Vec::new(), accept_language: None, extra_headers: Vec::new() }
     }
 

@@ -3,16 +3,23 @@
 
 mod app;
 mod browser;
+mod check_config;
+mod compose;
 mod directory_suite;
 mod flow;
 mod flow_errors;
 mod hardening;
 mod harness;
 mod harness_selftest;
+mod https;
 mod ldap;
 mod ldap_app;
+mod lifecycle;
 mod listener;
 mod logout;
+mod ops;
+mod readiness;
+mod readiness_backends;
 mod rp;
 mod shared_store;
 mod store_suite;

@@ -39,7 +39,17 @@ impl Rp {
     }
 
     pub async fn new(issuer: &str, client_id: &str, secret: Option<&str>, redirect: &str) -> Rp {
-        let http = crate::app::http();
+        Rp::with_http(issuer, client_id, secret, redirect, crate::app::http()).await
+    }
+
+    /// Like [`Rp::new`], with the RP's own HTTP client (one that trusts a test CA, for HTTPS).
+    pub async fn with_http(
+        issuer: &str,
+        client_id: &str,
+        secret: Option<&str>,
+        redirect: &str,
+        http: reqwest::Client,
+    ) -> Rp {
         let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.into()).unwrap(), &http)
             .await
             .expect("discovery");

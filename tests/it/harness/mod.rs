@@ -82,10 +82,10 @@ fn run(command: &mut Command) -> String {
 }
 
 /// A private directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(kind: &str) -> TempDir {
+    pub fn new(kind: &str) -> TempDir {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = env::temp_dir().join(format!("danang-sso-{kind}-{}-{n}", process::id()));
@@ -95,7 +95,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }

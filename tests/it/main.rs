@@ -3,6 +3,7 @@
 
 mod app;
 mod browser;
+mod browser_e2e;
 mod flow;
 mod flow_errors;
 mod harness;

@@ -3,6 +3,7 @@
 
 mod app;
 mod browser;
+mod browser_e2e;
 mod check_config;
 mod compose;
 mod directory_suite;

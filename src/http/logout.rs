@@ -71,18 +71,10 @@ async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams, ctx: &Requ
         Ok(plan) => plan,
         Err(e) => return pages::error(lang, e),
     };
-    // The confirmation form proves the person asked, when no app proved it with an id_token_hint.
-    let confirmed = match (cookie, &params.confirm) {
-        (Some(c), Some(token)) => {
-            let expected = Provider::logout_confirmation(c);
-            aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), token.as_bytes()).is_ok()
-        }
-        _ => false,
-    };
     let (Some(session), Some(cookie)) = (&plan.session, cookie) else {
         return finish(app, lang, plan.redirect.as_deref(), &[]);
     };
-    if !plan.proven && !confirmed {
+    if !plan.proven {
         let confirm = Provider::logout_confirmation(cookie);
         let mut hidden: Vec<(&'static str, &str)> = vec![("confirm", confirm.as_str())];
         let optional = [

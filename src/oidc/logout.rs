@@ -46,7 +46,7 @@ pub struct LogoutPlan {
     /// The browser's live session, if any.
     pub session: Option<Session>,
     /// Whether the request proved it comes from an app of this session (a matching `id_token_hint`),
-    /// or from the person on our own confirmation page. Otherwise the person is asked first.
+    /// or from the person on our own confirmation page (`confirm`). Otherwise the person is asked first.
     pub proven: bool,
 }
 
@@ -111,11 +111,20 @@ impl Provider {
             }
             (None, _) => None,
         };
-        let proven = match (&hint, &session) {
-            (Some(h), Some(s)) => h.sid.as_deref() == Some(s.id.as_str()) || h.sub == s.subject,
-            (_, None) => true,
-            (None, Some(_)) => false,
+        // Proof: an ID token of this session's person, or our own confirmation form posted from this browser.
+        let confirmed = match (cookie, &p.confirm) {
+            (Some(c), Some(token)) => {
+                let expected = Provider::logout_confirmation(c);
+                aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), token.as_bytes()).is_ok()
+            }
+            _ => false,
         };
+        let proven = confirmed
+            || match (&hint, &session) {
+                (Some(h), Some(s)) => h.sid.as_deref() == Some(s.id.as_str()) || h.sub == s.subject,
+                (_, None) => true,
+                (None, Some(_)) => false,
+            };
         Ok(LogoutPlan { redirect, session, proven })
     }
 

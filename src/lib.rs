@@ -4,8 +4,10 @@
 //! `main`, the integration tests and the benchmark all go through these two functions.
 
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod csv;
 pub mod directory;
 pub mod error;
 pub mod http;
@@ -14,6 +16,7 @@ pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+pub mod report;
 pub mod store;
 
 use std::future::Future;
@@ -47,6 +50,10 @@ pub struct App {
     pub admin_token: Option<String>,
     /// Cookies get `Secure` (and responses HSTS) when the issuer is https.
     pub secure_cookies: bool,
+    /// The public mail directory page (`/danh-ba`), when `[directory_page]` enables it.
+    pub directory_page: Option<directory::public::PublicDirectory>,
+    /// The audit trail's file (`[audit] output = "file"`): what the usage report reads.
+    pub audit_file: Option<std::path::PathBuf>,
 }
 
 /// Why the service could not be built from its config.
@@ -75,15 +82,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     if !problems.is_empty() {
         return Err(BuildError::Config(problems));
     }
-    let directory: Arc<dyn Directory> = match config.directory.kind {
-        DirectoryKind::Ldif => Arc::new(match &config.directory.ldif_path {
-            Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
-            None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
-        }),
-        DirectoryKind::Ldap => {
-            Arc::new(LdapDirectory::new(&config.ldap, clock.clone()).map_err(|e| BuildError::Directory(e.to_string()))?)
-        }
-    };
+    let directory = open_directory(&config, clock.clone())?;
     let store: Arc<dyn Store> = match config.store.kind {
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),
         StoreKind::Redis => {
@@ -100,8 +99,8 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         issuer,
         clients: Clients::new(&config.clients)
             .map_err(|m| BuildError::Config(vec![config::ConfigError::new("clients", m)]))?,
-        policy: Policy::new(&config.policy.allowed_domains),
-        directory,
+        policy: Policy::new(&config.policy.allowed_domains).with_dormancy(config.dormancy()),
+        directory: directory.clone(),
         store,
         keys,
         clock,
@@ -126,7 +125,19 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         ),
         (None, None) => None,
     };
+    let directory_page = config.directory_page.is_enabled(&config.directory).then(|| {
+        let p = &provider;
+        directory::public::PublicDirectory::new(
+            directory,
+            p.policy.clone(),
+            config.directory_page.clone(),
+            p.clock.clone(),
+        )
+    });
+    let audit_file = config.audit.path.clone().filter(|_| config.audit.output == "file");
     Ok(App {
+        directory_page,
+        audit_file,
         secure_cookies,
         discovery,
         key_reload_interval,
@@ -134,6 +145,19 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         admin_listen: config.admin.listen.clone(),
         admin_token,
         provider,
+    })
+}
+
+/// The directory `config` names (also for commands that need nothing else, such as `mailbox-name`).
+pub fn open_directory(config: &Config, clock: Clock) -> Result<Arc<dyn Directory>, BuildError> {
+    Ok(match config.directory.kind {
+        DirectoryKind::Ldif => Arc::new(match &config.directory.ldif_path {
+            Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
+            None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
+        }),
+        DirectoryKind::Ldap => {
+            Arc::new(LdapDirectory::new(&config.ldap, clock).map_err(|e| BuildError::Directory(e.to_string()))?)
+        }
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod ldap;
 pub mod ldif;
+pub mod public;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

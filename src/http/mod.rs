@@ -5,6 +5,7 @@ pub mod admin;
 mod authorize;
 pub mod context;
 mod cookies;
+mod directory_page;
 mod discovery;
 mod logout;
 pub mod pages;
@@ -52,7 +53,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route(USERINFO_PATH, get(token::userinfo).post(token::userinfo))
         .route("/static/style.css", get(discovery::stylesheet))
         .route("/static/form_post.js", get(discovery::form_post_script))
-        .with_state(app);
+        .route("/static/report.css", get(discovery::report_stylesheet));
+    let routes = if app.directory_page.is_some() {
+        routes.route(directory_page::PATH, get(directory_page::page))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(app);
     let routes = match hsts {
         Some(layer) => routes.layer(layer),
         None => routes,

@@ -3,6 +3,7 @@
 
 mod app;
 mod browser;
+mod cityrules;
 mod directory_suite;
 mod flow;
 mod flow_errors;

@@ -79,10 +79,16 @@ pub enum Sink {
     File(PathBuf),
 }
 
+/// What the writer thread receives: a line to write, or a request to say when everything before it is written.
+enum Message {
+    Line(String),
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
 /// A cheap handle: clones share the one writer task.
 #[derive(Clone)]
 pub struct Audit {
-    tx: mpsc::UnboundedSender<String>,
+    tx: mpsc::UnboundedSender<Message>,
     instance: String,
 }
 
@@ -93,11 +99,18 @@ impl Audit {
             Sink::Stdout => Box::new(std::io::stdout()),
             Sink::File(path) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
         };
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         std::thread::Builder::new().name("audit".into()).spawn(move || {
-            while let Some(line) = rx.blocking_recv() {
-                if out.write_all(line.as_bytes()).and_then(|_| out.flush()).is_err() {
-                    tracing::error!("audit line not written");
+            while let Some(message) = rx.blocking_recv() {
+                match message {
+                    Message::Line(line) => {
+                        if out.write_all(line.as_bytes()).and_then(|_| out.flush()).is_err() {
+                            tracing::error!("audit line not written");
+                        }
+                    }
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                    }
                 }
             }
         })?;
@@ -115,7 +128,16 @@ impl Audit {
         };
         if let Ok(mut text) = serde_json::to_string(&line) {
             text.push('\n');
-            let _ = self.tx.send(text);
+            let _ = self.tx.send(Message::Line(text));
+        }
+    }
+
+    /// Waits (up to two seconds) until every line recorded so far is written: a command that records an
+    /// operator action calls it before the process exits, so the line is not lost with the writer thread.
+    pub fn flush(&self) {
+        let (done, written) = std::sync::mpsc::sync_channel(1);
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = written.recv_timeout(std::time::Duration::from_secs(2));
         }
     }
 }

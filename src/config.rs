@@ -10,6 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod check;
+mod city;
+pub use city::DirectoryPageConfig;
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
 pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
@@ -33,6 +35,8 @@ pub struct Config {
     pub audit: AuditConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
+    /// The public mail directory page (`/danh-ba`).
+    pub directory_page: DirectoryPageConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -133,11 +137,16 @@ impl Default for ServerConfig {
 pub struct PolicyConfig {
     /// Only mailboxes in these domains may sign in; the first one completes a bare local part (`dungnv`).
     pub allowed_domains: Vec<String>,
+    /// Refuse sign-in to an account whose last sign-in is older than this many days; unset or 0: off.
+    pub dormant_after_days: Option<u64>,
+    /// `YYYY-MM-DD` (Vietnam time): when sign-ins began to be recorded. An account with no sign-in at all counts
+    /// as last seen on this day; unset: accounts never seen are never dormant. Also the `report dormant` default.
+    pub dormant_never_seen_since: Option<String>,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        Self { allowed_domains: vec!["danang.gov.vn".into()] }
+        Self { allowed_domains: vec!["danang.gov.vn".into()], dormant_after_days: None, dormant_never_seen_since: None }
     }
 }
 
@@ -443,6 +452,7 @@ impl Config {
         if self.policy.allowed_domains.is_empty() {
             out.push(ConfigError::new("policy.allowed_domains", "at least one domain is required"));
         }
+        city::problems(self, &mut out);
         if !matches!(self.keys.algorithm.as_str(), "RS256" | "ES256" | "EdDSA") {
             out.push(ConfigError::new("keys.algorithm", "must be RS256, ES256 or EdDSA"));
         }

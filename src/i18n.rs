@@ -75,6 +75,8 @@ pub struct Texts {
     pub seconds: &'static str,
     pub minutes: &'static str,
     pub form_expired: &'static str,
+    /// `{days}` is replaced by `[policy] dormant_after_days`.
+    pub dormant: &'static str,
     pub logged_out_title: &'static str,
     pub logged_out_message: &'static str,
     pub return_to_app: &'static str,
@@ -108,6 +110,9 @@ pub static VI: Texts = Texts {
     seconds: "giây",
     minutes: "phút",
     form_expired: "Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.",
+    dormant: "Hộp thư của bạn không được sử dụng quá {days} ngày nên đã tạm ngừng hoạt động theo quy chế sử dụng \
+              hệ thống thư điện tử của thành phố. Vui lòng đề nghị Chánh Văn phòng cơ quan, đơn vị của bạn gửi yêu cầu \
+              kích hoạt lại hộp thư.",
     logged_out_title: "Bạn đã đăng xuất",
     logged_out_message: "Bạn đã đăng xuất khỏi hệ thống đăng nhập một lần và các ứng dụng dùng chung của thành phố.",
     return_to_app: "Quay về ứng dụng",
@@ -141,6 +146,8 @@ pub static EN: Texts = Texts {
     seconds: "seconds",
     minutes: "minutes",
     form_expired: "The sign-in form has expired. Please try again.",
+    dormant: "Your mailbox has not been used for more than {days} days and has been suspended under the city's mail \
+              rules. Please ask your unit's chief of office (Chánh Văn phòng) to request its re-activation.",
     logged_out_title: "You are signed out",
     logged_out_message: "You have signed out of single sign-on and of the city's shared applications.",
     return_to_app: "Return to the application",

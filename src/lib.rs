@@ -4,8 +4,10 @@
 //! on a listener until shutdown. `main`, the integration tests and the benchmark all go through these functions.
 
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod csv;
 pub mod directory;
 pub mod error;
 pub mod health;
@@ -15,6 +17,7 @@ pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+pub mod report;
 mod serve;
 pub mod store;
 pub mod telemetry;
@@ -58,6 +61,10 @@ pub struct App {
     pub metrics_on_main_listener: bool,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: std::time::Duration,
+    /// The public mail directory page (`/danh-ba`), when `[directory_page]` enables it.
+    pub directory_page: Option<directory::public::PublicDirectory>,
+    /// The audit trail's file (`[audit] output = "file"`): what the usage report reads.
+    pub audit_file: Option<std::path::PathBuf>,
 }
 
 /// Why the service could not be built from its config.
@@ -87,15 +94,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     if !problems.is_empty() {
         return Err(BuildError::Config(problems));
     }
-    let directory: Arc<dyn Directory> = match config.directory.kind {
-        DirectoryKind::Ldif => Arc::new(match &config.directory.ldif_path {
-            Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
-            None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
-        }),
-        DirectoryKind::Ldap => {
-            Arc::new(LdapDirectory::new(&config.ldap, clock.clone()).map_err(|e| BuildError::Directory(e.to_string()))?)
-        }
-    };
+    let directory = open_directory(&config, clock.clone())?;
     let store: Arc<dyn Store> = match config.store.kind {
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),
         StoreKind::Redis => {
@@ -115,8 +114,8 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         issuer,
         clients: Clients::new(&config.clients)
             .map_err(|m| BuildError::Config(vec![config::ConfigError::new("clients", m)]))?,
-        policy: Policy::new(&config.policy.allowed_domains),
-        directory,
+        policy: Policy::new(&config.policy.allowed_domains).with_dormancy(config.dormancy()),
+        directory: directory.clone(),
         store,
         keys,
         clock,
@@ -141,7 +140,19 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         ),
         (None, None) => None,
     };
+    let directory_page = config.directory_page.is_enabled(&config.directory).then(|| {
+        let p = &provider;
+        directory::public::PublicDirectory::new(
+            directory,
+            p.policy.clone(),
+            config.directory_page.clone(),
+            p.clock.clone(),
+        )
+    });
+    let audit_file = config.audit.path.clone().filter(|_| config.audit.output == "file");
     Ok(App {
+        directory_page,
+        audit_file,
         secure_cookies,
         discovery,
         key_reload_interval,
@@ -152,6 +163,19 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         metrics,
         metrics_on_main_listener: config.server.metrics_listen.is_none(),
         shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
+    })
+}
+
+/// The directory `config` names (also for commands that need nothing else, such as `mailbox-name`).
+pub fn open_directory(config: &Config, clock: Clock) -> Result<Arc<dyn Directory>, BuildError> {
+    Ok(match config.directory.kind {
+        DirectoryKind::Ldif => Arc::new(match &config.directory.ldif_path {
+            Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
+            None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
+        }),
+        DirectoryKind::Ldap => {
+            Arc::new(LdapDirectory::new(&config.ldap, clock).map_err(|e| BuildError::Directory(e.to_string()))?)
+        }
     })
 }
 

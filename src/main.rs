@@ -1,4 +1,5 @@
-//! The `danang-sso` command: serve (the default), check a config, hash a client secret.
+//! The `danang-sso` command: serve (the default), check a config, hash a client secret, manage keys and sessions,
+//! and the city's rules (mailbox names, reports, re-activation; see `danang_sso::report::commands`).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use danang_sso::config::Config;
+use danang_sso::report::commands::{self, AccountsCommand, MailboxNameArgs, ReportCommand};
 use danang_sso::tls::TlsCerts;
 
 #[derive(Parser)]
@@ -32,6 +34,14 @@ enum Command {
     /// Incident response: list or end an account's SSO sessions on every instance sharing the store.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Propose a mailbox by the city's naming rule (a person, a unit, or a CSV list of new staff).
+    MailboxName(MailboxNameArgs),
+    /// Reports: dormant accounts, usage per unit and per app.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Operator actions on an account: re-open a dormant mailbox.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
 }
 
 #[derive(Subcommand)]
@@ -72,6 +82,9 @@ fn main() -> ExitCode {
         Command::HashSecret { secret } => hash_secret(secret),
         Command::Keys(command) => keys(cli.config, command),
         Command::Sessions(command) => sessions(cli.config, command),
+        Command::MailboxName(args) => commands::mailbox_name(cli.config.as_deref(), args),
+        Command::Report(command) => commands::report(cli.config.as_deref(), command),
+        Command::Accounts(command) => commands::accounts(cli.config.as_deref(), command),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod ldif;
 mod metered;
 
 pub use metered::Metered;
+pub mod public;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

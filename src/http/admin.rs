@@ -1,5 +1,6 @@
 //! The operators' HTTP API, off unless `[admin] listen` is set, on its own listener and behind a bearer token:
-//! list an account's SSO sessions, revoke an account or one session (incident response).
+//! list an account's SSO sessions, revoke an account or one session (incident response); the city's reports
+//! and re-activation live in `admin/reports.rs`.
 
 use std::sync::Arc;
 
@@ -15,8 +16,14 @@ use super::context::Ctx;
 use crate::App;
 use crate::error::Error;
 
+mod reports;
+
 pub fn router(app: Arc<App>) -> Router {
-    Router::new().route("/admin/sessions", get(list)).route("/admin/sessions/revoke", post(revoke)).with_state(app)
+    Router::new()
+        .route("/admin/sessions", get(list))
+        .route("/admin/sessions/revoke", post(revoke))
+        .merge(reports::routes())
+        .with_state(app)
 }
 
 /// Whether the bearer token matches `[admin] token` (compared in constant time).

@@ -1,4 +1,4 @@
-//! Discovery, JWKS and the stylesheet: prepared bytes, served as they are.
+//! Discovery, JWKS and the stylesheets: prepared bytes, served as they are.
 
 use std::sync::Arc;
 
@@ -33,5 +33,13 @@ pub async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
         include_str!("../../static/style.css"),
+    )
+}
+
+/// The printable reports' stylesheet (the usage report links it by absolute URL, so a saved copy prints alike).
+pub async fn report_stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        include_str!("../../static/report.css"),
     )
 }

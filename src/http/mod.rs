@@ -5,6 +5,7 @@ pub mod admin;
 mod authorize;
 pub mod context;
 mod cookies;
+mod directory_page;
 mod discovery;
 mod logout;
 mod ops;
@@ -58,7 +59,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/static/form_post.js", get(discovery::form_post_script))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .with_state(app.clone());
+        .route("/static/report.css", get(discovery::report_stylesheet));
+    let routes = if app.directory_page.is_some() {
+        routes.route(directory_page::PATH, get(directory_page::page))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(app.clone());
     let routes = if app.metrics_on_main_listener { routes.merge(metrics_router(app.metrics.clone())) } else { routes };
     let routes = match hsts {
         Some(layer) => routes.layer(layer),

@@ -98,6 +98,9 @@ pub fn login(
         Some(Notice::Login(LoginMessage::Throttled(secs))) => {
             (StatusCode::TOO_MANY_REQUESTS, Some(t.throttled.replace("{wait}", &lang.duration(secs))))
         }
+        Some(Notice::Login(LoginMessage::Dormant(days))) => {
+            (StatusCode::FORBIDDEN, Some(t.dormant.replace("{days}", &days.to_string())))
+        }
         Some(Notice::DirectoryDown) => (StatusCode::SERVICE_UNAVAILABLE, Some(t.directory_down.to_owned())),
         Some(Notice::FormExpired) => (StatusCode::FORBIDDEN, Some(t.form_expired.to_owned())),
     };

@@ -47,6 +47,9 @@ pub enum LoginMessage {
     DomainRefused,
     /// Too many failures from this mailbox or address: wait this many seconds.
     Throttled(u64),
+    /// The right password for a mailbox unused longer than this many days (`[policy] dormant_after_days`):
+    /// the unit's chief of office must ask for its re-activation.
+    Dormant(u64),
 }
 
 /// The result of a posted sign-in form.
@@ -157,6 +160,12 @@ impl Provider {
         };
         self.throttle.succeeded(self.store.as_ref(), &mail).await?;
         let now = self.clock.now();
+        // Only now, with the password proved right: dormancy is nobody else's business.
+        if let Some(days) = self.policy.dormancy.after_days
+            && self.policy.dormancy.is_dormant(now, self.store.last_sign_in(&user.mail).await?)
+        {
+            return Ok(self.refused(req, Some(&mail), ctx, LoginMessage::Dormant(days), "dormant"));
+        }
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
             // The same person signing in again (prompt=login, max_age): keep the session, renew auth_time.

@@ -1,6 +1,6 @@
 //! Incident response: when an account is hijacked, the IT centre lists its sessions and shuts the attacker out
 //! everywhere at once — every SSO session and every grant, on every instance sharing the store, with
-//! back-channel logout to the apps.
+//! back-channel logout to the apps. Also the other operator action on an account: re-opening a dormant mailbox.
 
 use serde::Serialize;
 
@@ -44,5 +44,18 @@ impl Provider {
         let existed = self.store.session(sid).await?.is_some();
         self.end_session(sid, ctx, event).await?;
         Ok(Revoked { sessions: usize::from(existed), grants: 0 })
+    }
+
+    /// Re-opens a dormant mailbox when its unit's chief of office asks: its last sign-in becomes now, so the
+    /// dormancy period starts again. Refused for a mailbox the directory does not know.
+    pub async fn reactivate(&self, account: &str, operator: &str, ctx: &RequestContext) -> Result<(), Error> {
+        let mail = self.policy.normalize_login(account).unwrap_or_else(|_| account.trim().to_lowercase());
+        if let Err(crate::directory::Refusal::UnknownAccount) = self.directory.lookup(&mail).await? {
+            return Err(Error::InvalidRequest(format!("{mail} is not in the directory")));
+        }
+        self.store.record_sign_in(&mail, self.clock.now()).await?;
+        let event = Event { operator: Some(operator.to_owned()), ..Event::new("operator_action") };
+        self.audit.record(ctx, event.account(&mail).reason("reactivate_account"));
+        Ok(())
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Only mailboxes of the allowed domains (`@danang.gov.vn`) may use the shared city apps. A civil servant may
 //! type `dungnv`, `dungnv@danang.gov.vn` or ` DungNV@Danang.gov.vn `: all mean the same mailbox.
+//! The city's other rules live beside this one: [`mailbox`] naming, [`dormancy`], [`throttle`].
 
+pub mod dormancy;
+pub mod mailbox;
 pub mod throttle;
 
 use unicode_normalization::UnicodeNormalization;
@@ -16,15 +19,26 @@ pub enum LoginRefusal {
     DomainNotAllowed,
 }
 
+/// The rules applied to every sign-in: allowed domains, login normalisation, dormancy.
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// Lower-case domains; the first completes a bare local part.
     domains: Vec<String>,
+    /// Off unless `[policy] dormant_after_days` is set.
+    pub dormancy: dormancy::Dormancy,
 }
 
 impl Policy {
     pub fn new(allowed_domains: &[String]) -> Self {
-        Self { domains: allowed_domains.iter().map(|d| d.trim().to_lowercase()).collect() }
+        Self {
+            domains: allowed_domains.iter().map(|d| d.trim().to_lowercase()).collect(),
+            dormancy: dormancy::Dormancy::default(),
+        }
+    }
+
+    /// The same policy refusing dormant accounts as `dormancy` says.
+    pub fn with_dormancy(self, dormancy: dormancy::Dormancy) -> Self {
+        Self { dormancy, ..self }
     }
 
     pub fn allowed_domains(&self) -> &[String] {

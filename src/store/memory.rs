@@ -239,6 +239,10 @@ impl Store for MemoryStore {
         Ok(self.lock().last_sign_in.iter().map(|(k, v)| (k.clone(), *v)).collect())
     }
 
+    async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().last_sign_in.get(account).copied())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

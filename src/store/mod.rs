@@ -133,6 +133,11 @@ pub trait Store: Send + Sync {
     async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError>;
     /// Every account's last sign-in time.
     async fn last_sign_ins(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// One account's last sign-in time (checked at each sign-in when the dormancy policy is on). The default
+    /// reads them all; adapters answer from their index.
+    async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.last_sign_ins().await?.into_iter().find(|(a, _)| a == account).map(|(_, at)| at))
+    }
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -5,6 +5,7 @@ mod app;
 mod browser;
 mod browser_e2e;
 mod check_config;
+mod cityrules;
 mod compose;
 mod directory_suite;
 mod flow;

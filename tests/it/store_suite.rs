@@ -295,6 +295,8 @@ async fn last_sign_ins_are_kept(store: &dyn Store) {
     let mut all = store.last_sign_ins().await.unwrap();
     all.sort();
     assert_eq!(all, [("dungnv@danang.gov.vn".to_owned(), 300), ("skhdt@danang.gov.vn".to_owned(), 200)]);
+    assert_eq!(store.last_sign_in("dungnv@danang.gov.vn").await.unwrap(), Some(300));
+    assert_eq!(store.last_sign_in("nobody@danang.gov.vn").await.unwrap(), None);
 }
 
 /// Short-lived entries of every kind, one wait, then all gone while long-lived ones stay.

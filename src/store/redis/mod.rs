@@ -307,6 +307,11 @@ impl Store for RedisStore {
         self.conn.send("last_sign_ins", Retry::Idempotent, Request::Cmd(&all)).await
     }
 
+    async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
+        let get = cmd("HGET", (self.keys.last_sign_in(), account));
+        self.conn.send("last_sign_in", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let ping = redis::cmd("PING");
         self.conn.send::<String>("ping", Retry::Idempotent, Request::Cmd(&ping)).await.map(drop)

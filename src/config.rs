@@ -3,6 +3,8 @@
 //! Every section rejects unknown keys, so a typo is an error at start-up rather than a silently ignored setting.
 //! Secrets may come from files (`*_file` keys) so they stay out of the config file and the environment.
 
+pub mod saml;
+
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -30,6 +32,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub audit: AuditConfig,
     pub admin: AdminConfig,
+    /// The SAML 2.0 identity provider and its service providers.
+    pub saml: saml::SamlConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -401,6 +405,7 @@ impl Config {
         if self.store.kind == StoreKind::Redis && self.store.redis_url.is_none() {
             out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\""));
         }
+        self.saml.problems(&mut out);
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+pub mod saml;
 pub mod store;
 
 use std::future::Future;
@@ -36,6 +37,8 @@ use crate::store::memory::MemoryStore;
 /// The running service: the protocol core plus what HTTP serves as prepared bytes.
 pub struct App {
     pub provider: Provider,
+    /// The SAML 2.0 identity provider on the same sessions (`None` when `[saml] enabled = false`).
+    pub saml: Option<saml::Saml>,
     pub discovery: Bytes,
     pub key_reload_interval: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -104,6 +107,13 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
     };
+    let saml = match config.saml.enabled {
+        true => Some(
+            saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
+                .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?,
+        ),
+        false => None,
+    };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
     let trusted_proxies =
@@ -126,6 +136,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         admin_listen: config.admin.listen.clone(),
         admin_token,
         provider,
+        saml,
     })
 }
 

@@ -6,8 +6,10 @@ mod authorize;
 pub mod context;
 mod cookies;
 mod discovery;
+mod csrf;
 mod logout;
 pub mod pages;
+mod saml;
 pub mod token;
 
 use std::sync::Arc;
@@ -39,7 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         )
     });
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route(JWKS_PATH, get(discovery::jwks))
         .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
@@ -51,8 +53,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route(REVOKE_PATH, post(token::revoke))
         .route(USERINFO_PATH, get(token::userinfo).post(token::userinfo))
         .route("/static/style.css", get(discovery::stylesheet))
-        .route("/static/form_post.js", get(discovery::form_post_script))
-        .with_state(app);
+        .route("/static/form_post.js", get(discovery::form_post_script));
+    if app.saml.is_some() {
+        routes = routes.merge(saml::routes());
+    }
+    let routes = routes.with_state(app);
     let routes = match hsts {
         Some(layer) => routes.layer(layer),
         None => routes,

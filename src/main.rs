@@ -1,4 +1,4 @@
-//! The `danang-sso` command: serve (the default), check a config, hash a client secret.
+//! The `danang-sso` command: serve (the default), check a config, hash a client secret, keys, sessions, SAML SPs.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -31,6 +31,25 @@ enum Command {
     /// Incident response: list or end an account's SSO sessions on every instance sharing the store.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// SAML 2.0: register service providers.
+    #[command(subcommand)]
+    Saml(SamlCommand),
+}
+
+#[derive(Subcommand)]
+enum SamlCommand {
+    /// Print the `[[saml.service_providers]]` entry for an SP's metadata (or append it to a TOML file).
+    SpAdd {
+        /// The SP's SAML metadata (an EntityDescriptor with an SPSSODescriptor).
+        #[arg(long)]
+        metadata: PathBuf,
+        /// The name shown on the sign-in page ("Đăng nhập để vào …"); default: the entity id.
+        #[arg(long)]
+        name: Option<String>,
+        /// Append the entry to this TOML file (e.g. the config file) instead of printing it.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -71,6 +90,40 @@ fn main() -> ExitCode {
         Command::HashSecret { secret } => hash_secret(secret),
         Command::Keys(command) => keys(cli.config, command),
         Command::Sessions(command) => sessions(cli.config, command),
+        Command::Saml(SamlCommand::SpAdd { metadata, name, output }) => saml_sp_add(&metadata, name, output),
+    }
+}
+
+fn saml_sp_add(metadata: &std::path::Path, name: Option<String>, output: Option<PathBuf>) -> ExitCode {
+    use std::io::Write;
+    let entry = std::fs::read(metadata)
+        .map_err(|e| format!("{}: {e}", metadata.display()))
+        .and_then(|xml| danang_sso::saml::sp::config_entry(&xml, name));
+    let entry = match entry {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("danang-sso: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(path) = output else {
+        print!("{entry}");
+        return ExitCode::SUCCESS;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("\n{entry}").as_bytes()));
+    match appended {
+        Ok(()) => {
+            eprintln!("added to {}; check name and attributes, then restart the service", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("danang-sso: {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -129,6 +129,39 @@ impl ServiceProvider {
     }
 }
 
+/// The `[[saml.service_providers]]` TOML entry for an SP's metadata (`danang-sso saml sp-add`): everything
+/// inline, so the entry stands on its own; check `name` and `attributes` before using it.
+pub fn config_entry(metadata_xml: &[u8], name: Option<String>) -> Result<String, String> {
+    let m = parse_sp(metadata_xml)?;
+    if m.acs_urls.is_empty() {
+        return Err("the metadata has no HTTP-POST AssertionConsumerService".into());
+    }
+    let entry = ServiceProviderConfig {
+        entity_id: m.entity_id,
+        name,
+        acs_urls: m.acs_urls,
+        slo_url: m.slo_url,
+        slo_response_url: m.slo_response_url,
+        certificate: (!m.certificates.is_empty()).then(|| m.certificates.concat()),
+        name_id_format: Some(match m.name_id_format.unwrap_or(NameIdFormat::Email) {
+            NameIdFormat::Email => "emailAddress".into(),
+            NameIdFormat::Persistent => "persistent".into(),
+        }),
+        want_authn_requests_signed: m.authn_requests_signed,
+        ..Default::default()
+    };
+    ServiceProvider::from_config(&entry)?;
+    #[derive(serde::Serialize)]
+    struct Saml {
+        service_providers: Vec<ServiceProviderConfig>,
+    }
+    #[derive(serde::Serialize)]
+    struct File {
+        saml: Saml,
+    }
+    toml::to_string(&File { saml: Saml { service_providers: vec![entry] } }).map_err(|e| e.to_string())
+}
+
 /// Every registered SP, by entity id.
 #[derive(Debug, Default)]
 pub struct ServiceProviders {
@@ -184,5 +217,27 @@ mod tests {
         assert_eq!((attrs[1].friendly_name, attrs[1].values.len()), ("isMemberOf", 2));
         let signed = ServiceProviderConfig { want_authn_requests_signed: Some(true), ..config };
         assert!(ServiceProvider::from_config(&signed).is_err(), "signed requests need a certificate");
+    }
+
+    #[test]
+    fn sp_add_writes_an_entry_the_config_reads_back() {
+        let (_, _, cert) = crate::saml::cert::tests::key_and_cert();
+        let metadata = format!(
+            r#"<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp/x"><SPSSODescriptor
+            AuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor
+            use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{}</X509Certificate>
+            </X509Data></KeyInfo></KeyDescriptor><AssertionConsumerService index="0"
+            Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp/acs"/></SPSSODescriptor>
+            </EntityDescriptor>"#,
+            crate::saml::cert::base64(&cert)
+        );
+        let entry = config_entry(metadata.as_bytes(), Some("Văn bản".into())).unwrap();
+        assert!(entry.contains("[[saml.service_providers]]"), "{entry}");
+        let config: crate::config::Config =
+            figment::Figment::from(figment::providers::Toml::string(&entry)).extract().unwrap();
+        let sp = ServiceProvider::from_config(&config.saml.service_providers[0]).unwrap();
+        assert_eq!((sp.entity_id.as_str(), sp.name.as_str()), ("https://sp/x", "Văn bản"));
+        assert_eq!(sp.acs_urls, ["https://sp/acs"]);
+        assert!(sp.want_authn_requests_signed && sp.keys.len() == 1);
     }
 }

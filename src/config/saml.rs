@@ -101,7 +101,10 @@ impl SamlConfig {
             }
             for a in sp.attributes.iter().flatten() {
                 if !ATTRIBUTE_NAMES.contains(&a.as_str()) {
-                    out.push(ConfigError::new(key("attributes"), format!("{a}: one of {}", ATTRIBUTE_NAMES.join(", "))));
+                    out.push(ConfigError::new(
+                        key("attributes"),
+                        format!("{a}: one of {}", ATTRIBUTE_NAMES.join(", ")),
+                    ));
                 }
             }
         }

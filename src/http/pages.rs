@@ -116,15 +116,7 @@ pub fn login_form(
         Some(Notice::DirectoryDown) => (StatusCode::SERVICE_UNAVAILABLE, Some(t.directory_down.to_owned())),
         Some(Notice::FormExpired) => (StatusCode::FORBIDDEN, Some(t.form_expired.to_owned())),
     };
-    let page = LoginPage {
-        lang: lang.code(),
-        t,
-        app_name,
-        action,
-        message,
-        username,
-        hidden,
-    };
+    let page = LoginPage { lang: lang.code(), t, app_name, action, message, username, hidden };
     (status, no_store(), page).into_response()
 }
 

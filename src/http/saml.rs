@@ -74,9 +74,9 @@ fn lang(headers: &HeaderMap) -> Lang {
     Lang::negotiate(None, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
 }
 
-/// The IdP and the current time, or 404 when SAML is off (the routes are not mounted then anyway).
-fn idp(app: &App) -> Result<&Saml, Response> {
-    app.saml.as_ref().ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+/// 404 when SAML is off (the routes are not mounted then anyway).
+fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
 }
 
 /// Records and shows a refused message: always a page, never an answer to an unverified address.
@@ -94,10 +94,7 @@ fn open<T: serde::de::DeserializeOwned>(app: &App, typ: &str, token: &str) -> Re
 }
 
 pub async fn metadata(State(app): State<Arc<App>>) -> Response {
-    let saml = match idp(&app) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let Some(saml) = &app.saml else { return not_found() };
     match saml.metadata(&app.provider.keys.current()) {
         Ok(xml) => ([(header::CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8")], xml).into_response(),
         Err(e) => pages::error(Lang::default(), e),
@@ -110,10 +107,7 @@ pub async fn sso_redirect(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let inbound = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => Inbound::Redirect(q),
         Err(e) => return refused(&app, &ctx, lang, e.into()),
@@ -130,10 +124,7 @@ pub async fn sso_post(
     headers: HeaderMap,
     form: Result<Form<PostForm>, FormRejection>,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let Ok(Form(PostForm { request: Some(message), relay_state, .. })) = form else {
         return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()));
     };
@@ -153,10 +144,7 @@ pub async fn resume(
     headers: HeaderMap,
     Query(resume): Query<Resume>,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     match (&resume.authn, &resume.logout) {
         (Some(token), _) => match open::<AuthnRequest>(&app, AUTHN_TYP, token) {
             Ok(req) => sso(&app, saml, &headers, &req, &ctx).await,
@@ -207,10 +195,7 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let Ok(Form(form)) = form else {
         return pages::error(lang, Error::InvalidRequest("malformed form".into()));
     };
@@ -251,10 +236,7 @@ pub async fn slo_redirect(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let query = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => q,
         Err(e) => return refused(&app, &ctx, lang, e.into()),
@@ -276,10 +258,7 @@ pub async fn slo_post(
     headers: HeaderMap,
     form: Result<Form<PostForm>, FormRejection>,
 ) -> Response {
-    let (lang, saml) = match idp(&app) {
-        Ok(s) => (lang(&headers), s),
-        Err(r) => return r,
-    };
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let form = match form {
         Ok(Form(f)) => f,
         Err(e) => return refused(&app, &ctx, lang, SamlError::Invalid(e.body_text())),

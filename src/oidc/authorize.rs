@@ -57,7 +57,7 @@ pub enum SignIn {
     Success {
         session: Session,
         cookie: Option<String>,
-        user: User,
+        user: Box<User>,
     },
     Refused {
         message: LoginMessage,
@@ -158,7 +158,7 @@ impl Provider {
     ) -> Result<LoginResult, Error> {
         match self.sign_in(&req.client.id, username, password, cookie, ctx).await? {
             SignIn::Success { session, cookie, user } => {
-                let response = self.issue_code(req, &session, user).await?;
+                let response = self.issue_code(req, &session, *user).await?;
                 Ok(LoginResult::Success { response, cookie, session })
             }
             SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
@@ -194,7 +194,9 @@ impl Provider {
         }
         let user = match self.directory.authenticate(&mail, password).await? {
             Ok(user) if self.policy.allows(&user.mail) => user,
-            Ok(_) => return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed")),
+            Ok(_) => {
+                return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
+            }
             Err(refusal) => return self.failed(client, Some(&mail), ctx, refusal.as_str()).await,
         };
         self.throttle.succeeded(self.store.as_ref(), &mail).await?;
@@ -220,11 +222,8 @@ impl Provider {
         };
         self.store.put_session(&session).await?;
         self.store.record_sign_in(&session.account, now).await?;
-        self.audit.record(
-            ctx,
-            Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id),
-        );
-        Ok(SignIn::Success { session, cookie, user })
+        self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
+        Ok(SignIn::Success { session, cookie, user: Box::new(user) })
     }
 
     /// A refusal that is not a password failure (throttled, domain): recorded, not counted.

@@ -147,7 +147,8 @@ mod tests {
     #[test]
     fn a_subtree_takes_only_the_namespaces_it_uses() {
         // Exc-C14N §2.2's point: the apex re-declares what it uses from its ancestors, and nothing else.
-        let doc = r#"<p:R xmlns:p="urn:p" xmlns:s="urn:s" xmlns:x="urn:x"><s:A ID="1" x:k="v"><s:B>b</s:B><C/></s:A></p:R>"#;
+        let doc =
+            r#"<p:R xmlns:p="urn:p" xmlns:s="urn:s" xmlns:x="urn:x"><s:A ID="1" x:k="v"><s:B>b</s:B><C/></s:A></p:R>"#;
         assert_eq!(c14n(doc, &[0]), r#"<s:A xmlns:s="urn:s" xmlns:x="urn:x" ID="1" x:k="v"><s:B>b</s:B><C></C></s:A>"#);
     }
 

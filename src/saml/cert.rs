@@ -136,10 +136,8 @@ pub(crate) mod tests {
         use aws_lc_rs::encoding::AsDer;
         let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let der = kp.as_der().unwrap();
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            STANDARD.encode(der.as_ref())
-        );
+        let pem =
+            format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(der.as_ref()));
         let cert = self_signed(&pem, "test", 1_795_886_563).unwrap();
         (kp, pem, cert)
     }

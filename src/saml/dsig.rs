@@ -131,11 +131,7 @@ pub fn verify(root: &Element, keys: &[VerifyingKey], allow_sha1: bool) -> Result
     }
     let value = from_base64(&only(signature, "SignatureValue")?.text_content()).ok_or(DsigError::Signature)?;
     let message = canonicalize(signed_info, None, &prefix_list(c14n));
-    if keys.iter().any(|k| k.verify(sha1, message.as_bytes(), &value)) {
-        Ok(true)
-    } else {
-        Err(DsigError::Signature)
-    }
+    if keys.iter().any(|k| k.verify(sha1, message.as_bytes(), &value)) { Ok(true) } else { Err(DsigError::Signature) }
 }
 
 /// The one child `ds:{name}` of `el`; none or several is refused.

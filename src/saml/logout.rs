@@ -120,7 +120,12 @@ impl Saml {
                 match provider.end_session_in_full(&s.id, ctx, event).await? {
                     Some(ended) => {
                         let mut frames = provider.frontchannel_frames(&ended.clients, &ended.session.id);
-                        frames.extend(self.frontchannel_frames(&keys, &ended, Some(&sp.entity_id), provider.clock.now()));
+                        frames.extend(self.frontchannel_frames(
+                            &keys,
+                            &ended,
+                            Some(&sp.entity_id),
+                            provider.clock.now(),
+                        ));
                         (&[status::SUCCESS], frames, true)
                     }
                     None => (&[status::SUCCESS], Vec::new(), false),
@@ -129,7 +134,8 @@ impl Saml {
             // Another person's session, or one this SP was never part of: left alone.
             Some(_) => (&[status::REQUESTER, status::UNKNOWN_PRINCIPAL], Vec::new(), false),
         };
-        let redirect = self.logout_response_url(&keys, &sp, &req.id, code, req.relay_state.as_deref(), provider.clock.now())?;
+        let redirect =
+            self.logout_response_url(&keys, &sp, &req.id, code, req.relay_state.as_deref(), provider.clock.now())?;
         Ok(SloOutcome { ended, frames, redirect })
     }
 
@@ -185,11 +191,10 @@ impl Saml {
         relay_state: Option<&str>,
         now: u64,
     ) -> Result<String, Error> {
-        let location = sp
-            .slo_response_url
-            .as_ref()
-            .or(sp.slo_url.as_ref())
-            .ok_or_else(|| Error::InvalidRequest("the service provider registered no SingleLogoutService".into()))?;
+        let location =
+            sp.slo_response_url.as_ref().or(sp.slo_url.as_ref()).ok_or_else(|| {
+                Error::InvalidRequest("the service provider registered no SingleLogoutService".into())
+            })?;
         let response = Element::new("samlp", ns::PROTOCOL, "LogoutResponse")
             .attr("ID", new_id())
             .attr("Version", "2.0")

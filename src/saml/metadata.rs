@@ -38,15 +38,19 @@ pub fn idp(entity_id: &str, issuer: &str, certificates: &[Vec<u8>]) -> String {
         let info = Element::new("ds", ns::DSIG, "KeyInfo").child(data);
         descriptor = descriptor.child(md("KeyDescriptor").attr("use", "signing").child(info));
     }
-    descriptor = descriptor
-        .child(endpoint("SingleLogoutService", REDIRECT, super::SLO_PATH))
-        .child(endpoint("SingleLogoutService", POST, super::SLO_PATH));
+    descriptor = descriptor.child(endpoint("SingleLogoutService", REDIRECT, super::SLO_PATH)).child(endpoint(
+        "SingleLogoutService",
+        POST,
+        super::SLO_PATH,
+    ));
     for format in [NameIdFormat::Email, NameIdFormat::Persistent] {
         descriptor = descriptor.child(md("NameIDFormat").text(format.urn()));
     }
-    descriptor = descriptor
-        .child(endpoint("SingleSignOnService", REDIRECT, super::SSO_PATH))
-        .child(endpoint("SingleSignOnService", POST, super::SSO_PATH));
+    descriptor = descriptor.child(endpoint("SingleSignOnService", REDIRECT, super::SSO_PATH)).child(endpoint(
+        "SingleSignOnService",
+        POST,
+        super::SSO_PATH,
+    ));
     let root = md("EntityDescriptor").attr("entityID", entity_id).child(descriptor);
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", canonicalize(&root, None, &[]))
 }

@@ -228,7 +228,8 @@ impl Saml {
     /// `Destination` (ours, when present).
     pub fn check_freshness(&self, root: &Element, destination: &str, now: u64, max_age: u64) -> Result<(), SamlError> {
         let skew = self.config.clock_skew_secs;
-        let instant = root.get("IssueInstant").and_then(time::parse).ok_or(SamlError::Invalid("no IssueInstant".into()))?;
+        let instant =
+            root.get("IssueInstant").and_then(time::parse).ok_or(SamlError::Invalid("no IssueInstant".into()))?;
         if instant > now + skew || instant + max_age + skew < now {
             return Err(SamlError::Invalid("IssueInstant is too far from now".into()));
         }

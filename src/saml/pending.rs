@@ -39,6 +39,8 @@ pub fn open<T: DeserializeOwned>(keys: &KeySet, issuer: &str, typ: &str, token: 
             v.set_issuer(&[issuer]);
             v.set_required_spec_claims(&["exp", "iss"]);
         })
-        .map_err(|_| Error::InvalidRequest("the SAML request expired or was altered; start again from the app".into()))?;
+        .map_err(|_| {
+            Error::InvalidRequest("the SAML request expired or was altered; start again from the app".into())
+        })?;
     Ok(sealed.body)
 }

@@ -234,7 +234,9 @@ mod tests {
         let entry = config_entry(metadata.as_bytes(), Some("Văn bản".into())).unwrap();
         assert!(entry.contains("[[saml.service_providers]]"), "{entry}");
         let config: crate::config::Config =
-            figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::string(&entry)).extract().unwrap();
+            figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::string(&entry))
+                .extract()
+                .unwrap();
         let sp = ServiceProvider::from_config(&config.saml.service_providers[0]).unwrap();
         assert_eq!((sp.entity_id.as_str(), sp.name.as_str()), ("https://sp/x", "Văn bản"));
         assert_eq!(sp.acs_urls, ["https://sp/acs"]);

@@ -332,14 +332,7 @@ fn element(start: &BytesStart, parent_scope: Option<&Arc<Vec<(String, String)>>>
         }
         attrs.push(Attr { prefix: p.map(str::to_owned), ns, name: local.to_owned(), value: v });
     }
-    Ok(Element {
-        prefix: prefix.map(str::to_owned),
-        ns,
-        name: name.to_owned(),
-        attrs,
-        children: Vec::new(),
-        scope,
-    })
+    Ok(Element { prefix: prefix.map(str::to_owned), ns, name: name.to_owned(), attrs, children: Vec::new(), scope })
 }
 
 #[cfg(test)]

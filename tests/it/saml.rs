@@ -132,12 +132,8 @@ async fn sp_initiated_sign_in_over_the_post_binding_with_force_and_passive() {
     let (got, _) = sign_in(&app, &mut browser, &sp, &["--binding", "post"]).await;
     assert_eq!(got["name_id"], "dungnv@danang.gov.vn");
     let request = sp.authn(&["--binding", "post"]);
-    let mut form: Vec<(String, String)> = request["form"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let mut form: Vec<(String, String)> =
+        request["form"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
     for (k, v) in &mut form {
         if k == "SAMLRequest" {
             use base64::Engine;

@@ -37,7 +37,10 @@ async fn a_logout_from_the_saml_sp_ends_the_session_in_every_app() {
     let bc = format!("{}/bc/portal", listener.url);
     let (vanban, tiepdan) = (Sp::new("vanban-slo"), Sp::new("tiepdan-slo"));
     let app = app_with(&[(&vanban, "Văn bản"), (&tiepdan, "Tiếp dân")], |c| {
-        c.clients.iter_mut().filter(|c| c.client_id == "portal").for_each(|c| c.backchannel_logout_uri = Some(bc.clone()));
+        c.clients
+            .iter_mut()
+            .filter(|c| c.client_id == "portal")
+            .for_each(|c| c.backchannel_logout_uri = Some(bc.clone()));
     })
     .await;
     let mut browser = Browser::new();
@@ -88,13 +91,17 @@ async fn oidc_logout_sends_the_saml_sp_a_logout_request() {
     let sid = payload(&hint)["sid"].as_str().unwrap().to_owned();
     sign_in(&app, &mut browser, &sp, &[]).await;
 
-    let url = format!("{}/logout?id_token_hint={hint}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F", app.url);
+    let url =
+        format!("{}/logout?id_token_hint={hint}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F", app.url);
     let page = browser.get(&url).await;
     assert_eq!(page.status, 200, "a page with the SP's frame, not a bare redirect");
     let frames = frames(&page);
     assert_eq!(frames.len(), 1);
     let told = sp.ok("logout-request", &[&frames[0]]);
-    assert_eq!((told["name_id"].as_str(), told["session_indexes"][0].as_str()), (Some("dungnv@danang.gov.vn"), Some(sid.as_str())));
+    assert_eq!(
+        (told["name_id"].as_str(), told["session_indexes"][0].as_str()),
+        (Some("dungnv@danang.gov.vn"), Some(sid.as_str()))
+    );
     assert_eq!(next_url(&page), "http://127.0.0.1:8081/");
 }
 
@@ -109,8 +116,8 @@ async fn a_logout_over_the_post_binding_and_one_naming_someone_else() {
     // Signed by the SP, but about another person: answered Requester/UnknownPrincipal, the session stays.
     let other = sp.ok("logout", &["huongtt@danang.gov.vn", sid]);
     let page = send(&app, &mut browser, &other).await;
-    let answer = sp.ok("logout-response", &[&next_url(&page)]);
-    assert_eq!(answer["status"], "urn:oasis:names:tc:SAML:2.0:status:Requester");
+    let error = sp.refused("logout-response", &[&next_url(&page)]);
+    assert!(error.contains("status:Requester") && error.contains("UnknownPrincipal"), "{error}");
     assert!(browser.has_session());
 
     // The XML-signed POST binding (xmlsec1 signed it; we check it), resumed by a same-site GET.

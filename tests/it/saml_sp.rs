@@ -93,12 +93,22 @@ impl Sp {
         }
     }
 
-    /// `sp.py COMMAND WORKDIR ARGS…` that must succeed.
-    pub fn ok(&self, command: &str, args: &[&str]) -> Value {
+    fn command(&self, command: &str, args: &[&str]) -> Result<Value, Value> {
         let dir = self.dir.to_string_lossy().into_owned();
         let mut all = vec![command, dir.as_str()];
         all.extend_from_slice(args);
-        self.run(&all, None).unwrap_or_else(|e| panic!("the SP refused {command}: {e}"))
+        self.run(&all, None)
+    }
+
+    /// `sp.py COMMAND WORKDIR ARGS…` that must succeed.
+    pub fn ok(&self, command: &str, args: &[&str]) -> Value {
+        self.command(command, args).unwrap_or_else(|e| panic!("the SP refused {command}: {e}"))
+    }
+
+    /// `sp.py COMMAND WORKDIR ARGS…` that the SP must refuse: its error message.
+    pub fn refused(&self, command: &str, args: &[&str]) -> String {
+        let e = self.command(command, args).expect_err("the SP must refuse it");
+        e["error"].as_str().unwrap_or_default().to_owned()
     }
 
     /// An AuthnRequest (see sp.py for the flags).

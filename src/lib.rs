@@ -107,12 +107,12 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
     };
-    let saml = match config.saml.enabled {
-        true => Some(
-            saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
-                .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?,
-        ),
-        false => None,
+    let saml = if config.saml.enabled {
+        let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
+            .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?;
+        Some(saml)
+    } else {
+        None
     };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));

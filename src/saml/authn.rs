@@ -174,3 +174,6 @@ fn post_to(acs_url: &str, xml: &str, relay_state: Option<&str>) -> AuthResponse 
     params.extend(relay_state.map(|r| ("RelayState", r.to_owned())));
     AuthResponse { redirect_uri: acs_url.to_owned(), params, form_post: true }
 }
+
+#[cfg(test)]
+mod tests;

@@ -236,3 +236,27 @@ async fn an_unregistered_acs_url_or_unsigned_request_is_refused_with_a_page() {
         .collect();
     assert_eq!(reasons, ["unregistered_acs_url", "unsigned_request", "unknown_service_provider"]);
 }
+
+#[tokio::test]
+async fn sp_add_registers_a_real_sp_from_its_metadata() {
+    let sp = Sp::new("sp-add");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_danang-sso"))
+        .args(["saml", "sp-add", "--name", "Lưu trữ", "--metadata"])
+        .arg(sp.dir.join("sp-metadata.xml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(entry.starts_with("[[saml.service_providers]]") && entry.contains(&sp.acs), "{entry}");
+    let parsed: Config =
+        figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::string(&entry))
+            .extract()
+            .unwrap();
+    let mut config = test_config();
+    config.saml.service_providers = parsed.saml.service_providers;
+    let app = TestApp::start_with(config).await;
+    sp.trust(&app).await;
+    let mut browser = Browser::new();
+    let (got, _) = sign_in(&app, &mut browser, &sp, &[]).await;
+    assert_eq!(got["name_id"], "dungnv@danang.gov.vn");
+}

@@ -135,7 +135,7 @@ impl Element {
         out.trim().to_owned()
     }
 
-    /// Every value of an attribute named `name` (unqualified) in this subtree: to find duplicate IDs.
+    /// How many elements of this subtree carry the unqualified attribute `name` = `value` (to find duplicate IDs).
     pub fn count_attr_values(&self, name: &str, value: &str) -> usize {
         let own = usize::from(self.get(name) == Some(value));
         own + self.elements().map(|e| e.count_attr_values(name, value)).sum::<usize>()

@@ -3,6 +3,8 @@
 //! Every section rejects unknown keys, so a typo is an error at start-up rather than a silently ignored setting.
 //! Secrets may come from files (`*_file` keys) so they stay out of the config file and the environment.
 
+pub mod saml;
+
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -37,6 +39,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The public mail directory page (`/danh-ba`).
     pub directory_page: DirectoryPageConfig,
+    /// The SAML 2.0 identity provider and its service providers.
+    pub saml: saml::SamlConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -484,6 +488,7 @@ impl Config {
                 out.push(ConfigError::new("store.timeout_ms", "must be more than 0"));
             }
         }
+        self.saml.problems(&mut out);
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");

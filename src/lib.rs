@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod outbound;
 pub mod policy;
 pub mod report;
+pub mod saml;
 mod serve;
 pub mod store;
 pub mod telemetry;
@@ -46,6 +47,8 @@ use crate::telemetry::Metrics;
 /// The running service: the protocol core plus what HTTP serves as prepared bytes.
 pub struct App {
     pub provider: Provider,
+    /// The SAML 2.0 identity provider on the same sessions (`None` when `[saml] enabled = false`).
+    pub saml: Option<saml::Saml>,
     pub discovery: Bytes,
     pub key_reload_interval: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -126,6 +129,13 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
     };
+    let saml = if config.saml.enabled {
+        let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
+            .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?;
+        Some(saml)
+    } else {
+        None
+    };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
     let trusted_proxies =
@@ -161,6 +171,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         admin_token,
         provider,
         metrics,
+        saml,
         metrics_on_main_listener: config.server.metrics_listen.is_none(),
         shutdown_grace: std::time::Duration::from_secs(config.server.shutdown_grace_secs),
     })

@@ -1,5 +1,6 @@
 //! The `danang-sso` command: serve (the default), check a config, hash a client secret, manage keys and sessions,
-//! and the city's rules (mailbox names, reports, re-activation; see `danang_sso::report::commands`).
+//! register SAML service providers, and the city's rules (mailbox names, reports, re-activation; see
+//! `danang_sso::report::commands`).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -42,6 +43,25 @@ enum Command {
     /// Operator actions on an account: re-open a dormant mailbox.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// SAML 2.0: register service providers.
+    #[command(subcommand)]
+    Saml(SamlCommand),
+}
+
+#[derive(Subcommand)]
+enum SamlCommand {
+    /// Print the `[[saml.service_providers]]` entry for an SP's metadata (or append it to a TOML file).
+    SpAdd {
+        /// The SP's SAML metadata (an EntityDescriptor with an SPSSODescriptor).
+        #[arg(long)]
+        metadata: PathBuf,
+        /// The name shown on the sign-in page ("Đăng nhập để vào …"); default: the entity id.
+        #[arg(long)]
+        name: Option<String>,
+        /// Append the entry to this TOML file (e.g. the config file) instead of printing it.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,6 +105,40 @@ fn main() -> ExitCode {
         Command::MailboxName(args) => commands::mailbox_name(cli.config.as_deref(), args),
         Command::Report(command) => commands::report(cli.config.as_deref(), command),
         Command::Accounts(command) => commands::accounts(cli.config.as_deref(), command),
+        Command::Saml(SamlCommand::SpAdd { metadata, name, output }) => saml_sp_add(&metadata, name, output),
+    }
+}
+
+fn saml_sp_add(metadata: &std::path::Path, name: Option<String>, output: Option<PathBuf>) -> ExitCode {
+    use std::io::Write;
+    let entry = std::fs::read(metadata)
+        .map_err(|e| format!("{}: {e}", metadata.display()))
+        .and_then(|xml| danang_sso::saml::sp::config_entry(&xml, name));
+    let entry = match entry {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("danang-sso: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(path) = output else {
+        print!("{entry}");
+        return ExitCode::SUCCESS;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(format!("\n{entry}").as_bytes()));
+    match appended {
+        Ok(()) => {
+            eprintln!("added to {}; check name and attributes, then restart the service", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("danang-sso: {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::context::Ctx;
-use super::{cookies, pages};
+use super::{cookies, csrf, pages};
 use crate::App;
 use crate::audit::RequestContext;
 use crate::error::Error;
@@ -74,9 +74,6 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx:
     }
 }
 
-/// The anti-forgery cookie of the sign-in form (double submit): the form must carry the same value.
-const CSRF_COOKIE: &str = "danang_sso_csrf";
-
 /// Renders the sign-in form, reusing the browser's anti-forgery value or giving it one.
 fn login_form(
     app: &App,
@@ -87,11 +84,9 @@ fn login_form(
     username: &str,
     notice: Option<pages::Notice>,
 ) -> Response {
-    let existing = cookies::get(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
-    let csrf = existing.map(str::to_owned).unwrap_or_else(crate::oidc::random_token);
+    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
     let mut response = pages::login(lang, req, params, username, notice, &csrf);
-    if existing.is_none() {
-        let value = cookies::set_strict(CSRF_COOKIE, &csrf, app.secure_cookies);
+    if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -126,10 +121,7 @@ pub async fn login(
     };
     let typed = form.username.trim();
     let show = |notice| login_form(&app, &headers, lang, &req, &form.params, typed, Some(notice));
-    let expected = cookies::get(&headers, CSRF_COOKIE).unwrap_or_default();
-    let forged = expected.is_empty()
-        || aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), form.csrf.as_bytes()).is_err();
-    if forged {
+    if !csrf::matches(&headers, &form.csrf) {
         tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }

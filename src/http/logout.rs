@@ -89,16 +89,22 @@ async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams, ctx: &Requ
     }
     let mut event = Event::new("logout");
     event.client = params.client_id.clone();
-    let clients = match app.provider.end_session(&session.id, ctx, event).await {
-        Ok(clients) => clients,
+    let ended = match app.provider.end_session_in_full(&session.id, ctx, event).await {
+        Ok(Some(ended)) => ended,
+        Ok(None) => return finish(app, lang, plan.redirect.as_deref(), &[]),
         Err(e) => return pages::error(lang, e),
     };
-    let frames = app.provider.frontchannel_frames(&clients, &session.id);
+    let mut frames = app.provider.frontchannel_frames(&ended.clients, &session.id);
+    // SAML service providers of the same session get a signed LogoutRequest in a frame of their own.
+    if let Some(saml) = &app.saml {
+        let keys = app.provider.keys.current();
+        frames.extend(saml.frontchannel_frames(&keys, &ended, None, app.provider.clock.now()));
+    }
     finish(app, lang, plan.redirect.as_deref(), &frames)
 }
 
 /// Clears the cookie, then redirects (no front-channel frames to load) or shows the signed-out page.
-fn finish(app: &App, lang: Lang, redirect: Option<&str>, frames: &[String]) -> Response {
+pub(super) fn finish(app: &App, lang: Lang, redirect: Option<&str>, frames: &[String]) -> Response {
     let mut response = match (redirect, frames.is_empty()) {
         (Some(url), true) => Redirect::to(url).into_response(),
         _ => {

@@ -5,11 +5,13 @@ pub mod admin;
 mod authorize;
 pub mod context;
 mod cookies;
+mod csrf;
 mod directory_page;
 mod discovery;
 mod logout;
 mod ops;
 pub mod pages;
+mod saml;
 pub mod token;
 
 use std::sync::Arc;
@@ -44,7 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         )
     });
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route(JWKS_PATH, get(discovery::jwks))
         .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
@@ -60,11 +62,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/report.css", get(discovery::report_stylesheet));
-    let routes = if app.directory_page.is_some() {
-        routes.route(directory_page::PATH, get(directory_page::page))
-    } else {
-        routes
-    };
+    if app.directory_page.is_some() {
+        routes = routes.route(directory_page::PATH, get(directory_page::page));
+    }
+    if app.saml.is_some() {
+        routes = routes.merge(saml::routes());
+    }
     let routes = routes.with_state(app.clone());
     let routes = if app.metrics_on_main_listener { routes.merge(metrics_router(app.metrics.clone())) } else { routes };
     let routes = match hsts {

@@ -90,6 +90,21 @@ pub fn login(
     notice: Option<Notice>,
     csrf: &str,
 ) -> Response {
+    let mut hidden = hidden_fields(params);
+    hidden.push(("csrf", csrf));
+    login_form(lang, &req.client.name, crate::oidc::discovery::LOGIN_PATH, hidden, username, notice)
+}
+
+/// The sign-in form for the app `app_name`, whatever its protocol: it posts `hidden` (which must include the
+/// anti-forgery value) with the mailbox and password to `action`.
+pub fn login_form(
+    lang: Lang,
+    app_name: &str,
+    action: &str,
+    hidden: Vec<(&'static str, &str)>,
+    username: &str,
+    notice: Option<Notice>,
+) -> Response {
     let t = lang.texts();
     let (status, message) = match notice {
         None => (StatusCode::OK, None),
@@ -104,17 +119,7 @@ pub fn login(
         Some(Notice::DirectoryDown) => (StatusCode::SERVICE_UNAVAILABLE, Some(t.directory_down.to_owned())),
         Some(Notice::FormExpired) => (StatusCode::FORBIDDEN, Some(t.form_expired.to_owned())),
     };
-    let mut hidden = hidden_fields(params);
-    hidden.push(("csrf", csrf));
-    let page = LoginPage {
-        lang: lang.code(),
-        t,
-        app_name: &req.client.name,
-        action: crate::oidc::discovery::LOGIN_PATH,
-        message,
-        username,
-        hidden,
-    };
+    let page = LoginPage { lang: lang.code(), t, app_name, action, message, username, hidden };
     (status, no_store(), page).into_response()
 }
 

@@ -141,7 +141,8 @@ impl KeySet {
         self.default_alg
     }
 
-    fn signing_key(&self, alg: Alg) -> Option<&Key> {
+    /// The newest key of `alg`: the one that signs.
+    pub fn signing_key(&self, alg: Alg) -> Option<&Key> {
         self.keys.iter().find(|k| k.alg == alg)
     }
 
@@ -188,6 +189,17 @@ impl KeySet {
         jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
             .map(|d| d.claims)
             .map_err(|e| KeyError::Invalid(e.to_string()))
+    }
+}
+
+impl Key {
+    /// A raw RSASSA-PKCS1-v1_5 SHA-256 signature of `data` with an RS256 key: XML signatures (SAML) need the
+    /// signature itself, not a JWS.
+    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let Signer::Rsa(kp) = &self.signer else { return Err(KeyError::Sign) };
+        let mut sig = vec![0; kp.public_modulus_len()];
+        kp.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig).map_err(|_| KeyError::Sign)?;
+        Ok(sig)
     }
 }
 

@@ -84,6 +84,8 @@ pub fn prune(dir: &Path, grace_secs: u64) -> Result<Vec<PathBuf>, KeyError> {
         let successor = keys.iter().filter(|k| k.alg == key.alg && k.created > key.created).map(|k| k.created).min();
         if successor.is_some_and(|s| s + grace_secs <= now) {
             std::fs::remove_file(&key.path).map_err(|e| KeyError::File(key.path.clone(), e.to_string()))?;
+            // The SAML signing certificate made for the key, if any (`<stem>.crt`), goes with it.
+            let _ = std::fs::remove_file(key.path.with_extension("crt"));
             removed.push(key.path.clone());
         }
     }

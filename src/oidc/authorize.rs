@@ -52,7 +52,23 @@ pub enum LoginMessage {
     Dormant(u64),
 }
 
-/// The result of a posted sign-in form.
+/// The result of checking a posted mailbox and password, whatever the protocol that asked.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Signed in: the session (new or renewed) and the account as the directory gave it; set the session cookie
+    /// to `cookie` when it changed.
+    Success {
+        session: Session,
+        cookie: Option<String>,
+        user: Box<User>,
+    },
+    Refused {
+        message: LoginMessage,
+        reason: &'static str,
+    },
+}
+
+/// The result of a posted sign-in form for an OIDC request.
 #[derive(Debug)]
 pub enum LoginResult {
     /// Signed in: answer with `response`, and set the session cookie to `cookie` when it changed.
@@ -76,8 +92,14 @@ pub enum Decision {
 }
 
 pub fn decide(req: &AuthRequest, session: Option<&Session>, now: u64) -> Decision {
-    let fresh_enough = |s: &Session| req.max_age.is_none_or(|max| now.saturating_sub(s.auth_time) <= max);
-    match (session, req.prompt) {
+    decide_prompt(req.prompt, req.max_age, session, now)
+}
+
+/// The same decision from its two inputs, for any protocol: SAML's `ForceAuthn` is `Prompt::Login`, its
+/// `IsPassive` is `Prompt::None`.
+pub fn decide_prompt(prompt: Prompt, max_age: Option<u64>, session: Option<&Session>, now: u64) -> Decision {
+    let fresh_enough = |s: &Session| max_age.is_none_or(|max| now.saturating_sub(s.auth_time) <= max);
+    match (session, prompt) {
         (Some(s), Prompt::Default | Prompt::None) if fresh_enough(s) => Decision::Reuse,
         (_, Prompt::None) => Decision::LoginRequired,
         _ => Decision::AskPassword,
@@ -116,7 +138,7 @@ impl Provider {
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
-    async fn recheck(&self, session: &Session, ctx: &RequestContext) -> Result<Option<User>, Error> {
+    pub(crate) async fn recheck(&self, session: &Session, ctx: &RequestContext) -> Result<Option<User>, Error> {
         match self.directory.lookup(&session.account).await? {
             Ok(user) if user.id == session.subject && self.policy.allows(&user.mail) => Ok(Some(user)),
             outcome => {
@@ -127,8 +149,8 @@ impl Provider {
         }
     }
 
-    /// Checks a posted mailbox and password; on success starts (or refreshes) the SSO session and issues a code.
-    /// Throttled mailboxes and addresses are refused before the directory is asked.
+    /// Checks a posted mailbox and password for an OIDC request; on success starts (or refreshes) the SSO session
+    /// and issues a code.
     pub async fn login(
         &self,
         req: &AuthRequest,
@@ -137,26 +159,48 @@ impl Provider {
         cookie: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<LoginResult, Error> {
+        match self.sign_in(&req.client.id, username, password, cookie, ctx).await? {
+            SignIn::Success { session, cookie, user } => {
+                let response = self.issue_code(req, &session, *user).await?;
+                Ok(LoginResult::Success { response, cookie, session })
+            }
+            SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
+        }
+    }
+
+    /// Checks a posted mailbox and password for the app `client` (an OIDC client id or a SAML SP entity id, for
+    /// the audit trail); on success starts (or refreshes) the SSO session. Throttled mailboxes and addresses are
+    /// refused before the directory is asked. Every protocol's sign-in form comes through here.
+    pub async fn sign_in(
+        &self,
+        client: &str,
+        username: &str,
+        password: &str,
+        cookie: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<SignIn, Error> {
         let normalized = self.policy.normalize_login(username);
         let account = normalized.as_ref().ok().map(String::as_str);
         let wait = self.throttle.wait(self.store.as_ref(), account, ctx.ip).await?;
         if wait > 0 {
-            return Ok(self.refused(req, account, ctx, LoginMessage::Throttled(wait), "throttled"));
+            return Ok(self.refused(client, account, ctx, LoginMessage::Throttled(wait), "throttled"));
         }
         let mail = match normalized {
             Ok(mail) => mail,
             Err(LoginRefusal::DomainNotAllowed) => {
-                return Ok(self.refused(req, None, ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
+                return Ok(self.refused(client, None, ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
             }
-            Err(LoginRefusal::Malformed) => return self.failed(req, None, ctx, "malformed_login").await,
+            Err(LoginRefusal::Malformed) => return self.failed(client, None, ctx, "malformed_login").await,
         };
         if password.is_empty() {
-            return self.failed(req, Some(&mail), ctx, "empty_password").await;
+            return self.failed(client, Some(&mail), ctx, "empty_password").await;
         }
         let user = match self.directory.authenticate(&mail, password).await? {
             Ok(user) if self.policy.allows(&user.mail) => user,
-            Ok(_) => return Ok(self.refused(req, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed")),
-            Err(refusal) => return self.failed(req, Some(&mail), ctx, refusal.as_str()).await,
+            Ok(_) => {
+                return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
+            }
+            Err(refusal) => return self.failed(client, Some(&mail), ctx, refusal.as_str()).await,
         };
         self.throttle.succeeded(self.store.as_ref(), &mail).await?;
         let now = self.clock.now();
@@ -164,7 +208,7 @@ impl Provider {
         if let Some(days) = self.policy.dormancy.after_days
             && self.policy.dormancy.is_dormant(now, self.store.last_sign_in(&user.mail).await?)
         {
-            return Ok(self.refused(req, Some(&mail), ctx, LoginMessage::Dormant(days), "dormant"));
+            return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::Dormant(days), "dormant"));
         }
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
@@ -187,41 +231,37 @@ impl Provider {
         };
         self.store.put_session(&session).await?;
         self.store.record_sign_in(&session.account, now).await?;
-        self.audit.record(
-            ctx,
-            Event::new("sign_in_success").account(&session.account).client(&req.client.id).sid(&session.id),
-        );
-        let response = self.issue_code(req, &session, user).await?;
-        Ok(LoginResult::Success { response, cookie, session })
+        self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
+        Ok(SignIn::Success { session, cookie, user: Box::new(user) })
     }
 
     /// A refusal that is not a password failure (throttled, domain): recorded, not counted.
     fn refused(
         &self,
-        req: &AuthRequest,
+        client: &str,
         account: Option<&str>,
         ctx: &RequestContext,
         message: LoginMessage,
         reason: &'static str,
-    ) -> LoginResult {
-        let mut event = Event::new("sign_in_failure").client(&req.client.id).reason(reason);
+    ) -> SignIn {
+        let mut event = Event::new("sign_in_failure").client(client).reason(reason);
         event.account = account.map(str::to_owned);
         self.audit.record(ctx, event);
-        LoginResult::Refused { message, reason }
+        SignIn::Refused { message, reason }
     }
 
     /// A failed password check: counted against the mailbox and the address, recorded, and shown like all others.
     async fn failed(
         &self,
-        req: &AuthRequest,
+        client: &str,
         account: Option<&str>,
         ctx: &RequestContext,
         reason: &'static str,
-    ) -> Result<LoginResult, Error> {
-        let result = self.refused(req, account, ctx, LoginMessage::BadCredentials, reason);
+    ) -> Result<SignIn, Error> {
+        let result = self.refused(client, account, ctx, LoginMessage::BadCredentials, reason);
         if let AfterFailure::LockedOut(secs) = self.throttle.failed(self.store.as_ref(), account, ctx.ip).await? {
             tracing::warn!(secs, "sign-in locked out after too many failures");
-            let mut event = Event::new("lockout").client(&req.client.id).reason("too_many_failures");
+            let mut event = Event::new("lockout").client(client).reason("too_many_failures");
             event.account = account.map(str::to_owned);
             self.audit.record(ctx, event);
         }

@@ -13,7 +13,7 @@ use super::clients::Client;
 use super::{Provider, random_id, secret_hash};
 use crate::audit::{Event, RequestContext};
 use crate::error::Error;
-use crate::store::Session;
+use crate::store::{Grant, Session};
 
 /// Delivers logout tokens to apps' back-channel endpoints. Returns at once; delivery happens in the background.
 #[async_trait::async_trait]
@@ -48,6 +48,14 @@ pub struct LogoutPlan {
     /// Whether the request proved it comes from an app of this session (a matching `id_token_hint`),
     /// or from the person on our own confirmation page (`confirm`). Otherwise the person is asked first.
     pub proven: bool,
+}
+
+/// What ending a session found: the session, all its grants, and the OIDC apps among them.
+#[derive(Debug)]
+pub struct Ended {
+    pub session: Session,
+    pub grants: Vec<Grant>,
+    pub clients: Vec<Arc<Client>>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +145,18 @@ impl Provider {
     /// (`logout`, `session_revoked`, `session_ended`) in the audit trail.
     /// Returns those apps (the caller shows front-channel frames for the ones that want them).
     pub async fn end_session(&self, sid: &str, ctx: &RequestContext, event: Event) -> Result<Vec<Arc<Client>>, Error> {
-        let Some((session, grants)) = self.store.end_session(sid).await? else { return Ok(Vec::new()) };
+        Ok(self.end_session_in_full(sid, ctx, event).await?.map(|ended| ended.clients).unwrap_or_default())
+    }
+
+    /// [`Provider::end_session`], also returning the session and every grant it had — including those of other
+    /// protocols (SAML records the SPs that received an assertion as grants), so their logout can follow.
+    pub async fn end_session_in_full(
+        &self,
+        sid: &str,
+        ctx: &RequestContext,
+        event: Event,
+    ) -> Result<Option<Ended>, Error> {
+        let Some((session, grants)) = self.store.end_session(sid).await? else { return Ok(None) };
         self.audit.record(ctx, event.account(&session.account).sid(&session.id));
         let mut clients: Vec<Arc<Client>> = Vec::new();
         for grant in &grants {
@@ -167,7 +186,7 @@ impl Provider {
             }
         }
         tracing::info!(sid, account = %session.account, apps = clients.len(), "SSO session ended");
-        Ok(clients)
+        Ok(Some(Ended { session, grants, clients }))
     }
 
     /// The frames to load for Front-Channel Logout 1.0: each app's URI with `iss` and `sid`.

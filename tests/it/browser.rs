@@ -39,6 +39,12 @@ impl Page {
             .collect()
     }
 
+    /// Where the page's first form posts to.
+    pub fn form_action(&self) -> Option<String> {
+        let form = self.body.split("<form").nth(1)?;
+        between(form, "action=\"", "\"").map(unescape)
+    }
+
     /// The value the mailbox field was pre-filled with.
     pub fn username_value(&self) -> String {
         let field = self.body.split("id=\"username\"").nth(1).unwrap_or_default();
@@ -116,13 +122,14 @@ impl Browser {
         self.read(req.send().await.expect("POST")).await
     }
 
-    /// Fills in the sign-in form on `page` and submits it to `{issuer}/login`.
+    /// Fills in the sign-in form on `page` and submits it where it posts to (`/login`, or `/saml/login`).
     pub async fn sign_in(&mut self, issuer: &str, page: &Page, username: &str, password: &str) -> Page {
         assert!(page.is_login_form(), "expected the sign-in form, got {} {}", page.status, page.body);
         let mut fields = page.hidden_fields();
         fields.push(("username".into(), username.into()));
         fields.push(("password".into(), password.into()));
-        self.post_form(&format!("{issuer}/login"), &fields).await
+        let action = page.form_action().unwrap_or_else(|| "/login".into());
+        self.post_form(&format!("{issuer}{action}"), &fields).await
     }
 
     /// The same cookies as `other` (one person's browser, reaching another instance).

@@ -1,5 +1,5 @@
 //! The one integration-test binary: the service in-process, real slapd and redis-server started by the harness,
-//! and an independent relying party built on the `openidconnect` crate.
+//! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod app;
 mod browser;
@@ -23,6 +23,9 @@ mod ops;
 mod readiness;
 mod readiness_backends;
 mod rp;
+mod saml;
+mod saml_logout;
+mod saml_sp;
 mod shared_store;
 mod store_suite;
 mod tokens;

@@ -1,0 +1,300 @@
+//! `/saml/metadata`, `/saml/sso`, `/saml/continue`, `/saml/login`, `/saml/slo`: the SAML identity provider's HTTP
+//! face. Handlers parse the bindings, ask [`crate::saml`], and render with the same pages as OIDC.
+//!
+//! A request arriving by HTTP-POST comes from another site, and browsers do not send SameSite=Lax cookies with a
+//! cross-site POST: such a request is checked, sealed, and resumed by a 303 to `/saml/continue` (a top-level
+//! GET, which does carry the session cookie), so single sign-on works over both bindings.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::context::Ctx;
+use super::{cookies, csrf, logout, pages};
+use crate::App;
+use crate::audit::{Event, RequestContext};
+use crate::error::Error;
+use crate::i18n::Lang;
+use crate::oidc::authorize::SignIn;
+use crate::saml::authn::{AuthnRequest, SsoOutcome};
+use crate::saml::binding::RedirectQuery;
+use crate::saml::logout::LogoutRequest;
+use crate::saml::pending::{self, AUTHN_TYP, LOGOUT_TYP};
+use crate::saml::{CONTINUE_PATH, Inbound, LOGIN_PATH, METADATA_PATH, SLO_PATH, SSO_PATH, Saml, SamlError};
+
+/// The SAML routes; mounted only when `[saml] enabled`.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route(METADATA_PATH, get(metadata))
+        .route(SSO_PATH, get(sso_redirect).post(sso_post))
+        .route(CONTINUE_PATH, get(resume))
+        .route(LOGIN_PATH, post(login))
+        .route(SLO_PATH, get(slo_redirect).post(slo_post))
+}
+
+/// The POST binding's form fields.
+#[derive(Deserialize)]
+pub struct PostForm {
+    #[serde(rename = "SAMLRequest")]
+    request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// A parked request (see the module comment).
+#[derive(Deserialize)]
+pub struct Resume {
+    authn: Option<String>,
+    logout: Option<String>,
+}
+
+/// The SAML sign-in form: mailbox, password, anti-forgery value and the sealed AuthnRequest.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    saml_request: String,
+}
+
+fn lang(headers: &HeaderMap) -> Lang {
+    Lang::negotiate(None, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// 404 when SAML is off (the routes are not mounted then anyway).
+fn not_found() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// Records and shows a refused message: always a page, never an answer to an unverified address.
+fn refused(app: &App, ctx: &RequestContext, lang: Lang, e: SamlError) -> Response {
+    app.provider.audit.record(ctx, Event::new("saml_request_refused").reason(e.reason()));
+    pages::error(lang, e.into())
+}
+
+fn seal<T: serde::Serialize>(app: &App, typ: &str, body: &T) -> Result<String, Error> {
+    pending::seal(&app.provider.keys.current(), &app.provider.issuer, typ, body, app.provider.clock.now())
+}
+
+fn open<T: serde::de::DeserializeOwned>(app: &App, typ: &str, token: &str) -> Result<T, Error> {
+    pending::open(&app.provider.keys.current(), &app.provider.issuer, typ, token)
+}
+
+pub async fn metadata(State(app): State<Arc<App>>) -> Response {
+    let Some(saml) = &app.saml else { return not_found() };
+    match saml.metadata(&app.provider.keys.current()) {
+        Ok(xml) => ([(header::CONTENT_TYPE, "application/samlmetadata+xml; charset=utf-8")], xml).into_response(),
+        Err(e) => pages::error(Lang::default(), e),
+    }
+}
+
+pub async fn sso_redirect(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let inbound = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
+        Ok(q) => Inbound::Redirect(q),
+        Err(e) => return refused(&app, &ctx, lang, e.into()),
+    };
+    match saml.authn_request(&inbound, app.provider.clock.now()) {
+        Ok(req) => sso(&app, saml, &headers, &req, &ctx).await,
+        Err(e) => refused(&app, &ctx, lang, e),
+    }
+}
+
+pub async fn sso_post(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<Form<PostForm>, FormRejection>,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let Ok(Form(PostForm { request: Some(message), relay_state, .. })) = form else {
+        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()));
+    };
+    let req = match saml.authn_request(&Inbound::Post { message, relay_state }, app.provider.clock.now()) {
+        Ok(req) => req,
+        Err(e) => return refused(&app, &ctx, lang, e),
+    };
+    match seal(&app, AUTHN_TYP, &req) {
+        Ok(token) => Redirect::to(&format!("{CONTINUE_PATH}?authn={token}")).into_response(),
+        Err(e) => pages::error(lang, e),
+    }
+}
+
+pub async fn resume(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    Query(resume): Query<Resume>,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    match (&resume.authn, &resume.logout) {
+        (Some(token), _) => match open::<AuthnRequest>(&app, AUTHN_TYP, token) {
+            Ok(req) => sso(&app, saml, &headers, &req, &ctx).await,
+            Err(e) => pages::error(lang, e),
+        },
+        (None, Some(token)) => match open::<LogoutRequest>(&app, LOGOUT_TYP, token) {
+            Ok(req) => slo(&app, saml, &headers, &req, &ctx).await,
+            Err(e) => pages::error(lang, e),
+        },
+        (None, None) => pages::error(lang, Error::InvalidRequest("nothing to continue".into())),
+    }
+}
+
+async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ctx: &RequestContext) -> Response {
+    let lang = lang(headers);
+    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    match saml.single_sign_on(&app.provider, req, cookie, ctx).await {
+        Ok(SsoOutcome::Respond(r)) => pages::auth_response(lang, &r),
+        Ok(SsoOutcome::Login(sp)) => match seal(app, AUTHN_TYP, req) {
+            Ok(token) => login_page(app, headers, &sp.name, &token, "", None),
+            Err(e) => pages::error(lang, e),
+        },
+        Err(e) => pages::error(lang, e),
+    }
+}
+
+/// The shared sign-in form, posting back to `/saml/login` with the sealed request.
+fn login_page(
+    app: &App,
+    headers: &HeaderMap,
+    app_name: &str,
+    token: &str,
+    username: &str,
+    notice: Option<pages::Notice>,
+) -> Response {
+    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
+    let hidden = vec![("saml_request", token), ("csrf", csrf.as_str())];
+    let mut response = pages::login_form(lang(headers), app_name, LOGIN_PATH, hidden, username, notice);
+    if let Some(value) = set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub async fn login(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let Ok(Form(form)) = form else {
+        return pages::error(lang, Error::InvalidRequest("malformed form".into()));
+    };
+    let req: AuthnRequest = match open(&app, AUTHN_TYP, &form.saml_request) {
+        Ok(req) => req,
+        Err(e) => return pages::error(lang, e),
+    };
+    let Some(sp) = saml.sps.get(&req.sp) else { return pages::error(lang, Error::UnknownClient) };
+    let typed = form.username.trim();
+    let show = |notice| login_page(&app, &headers, &sp.name, &form.saml_request, typed, Some(notice));
+    if !csrf::matches(&headers, &form.csrf) {
+        tracing::warn!(sp = %sp.entity_id, "SAML sign-in form without a matching anti-forgery token");
+        return show(pages::Notice::FormExpired);
+    }
+    let cookie_name = &app.provider.session.cookie_name;
+    let cookie = cookies::get(&headers, cookie_name);
+    match app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx).await {
+        Ok(SignIn::Success { session, cookie, user }) => {
+            let mut response = match saml.assert(&app.provider, &req, &session, &user, &ctx).await {
+                Ok(r) => pages::auth_response(lang, &r),
+                Err(e) => pages::error(lang, e),
+            };
+            if let Some(secret) = cookie {
+                let value = cookies::set(cookie_name, &secret, app.provider.session.ttl_secs, app.secure_cookies);
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Ok(SignIn::Refused { message, .. }) => show(pages::Notice::Login(message)),
+        Err(Error::Unavailable("directory")) => show(pages::Notice::DirectoryDown),
+        Err(e) => pages::error(lang, e),
+    }
+}
+
+pub async fn slo_redirect(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let query = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
+        Ok(q) => q,
+        Err(e) => return refused(&app, &ctx, lang, e.into()),
+    };
+    let answer = query.get("SAMLResponse").is_some();
+    let inbound = Inbound::Redirect(query);
+    if answer {
+        return logout_answered(&app, &ctx, lang, saml.logout_response(&inbound));
+    }
+    match saml.logout_request(&inbound, app.provider.clock.now()) {
+        Ok(req) => slo(&app, saml, &headers, &req, &ctx).await,
+        Err(e) => refused(&app, &ctx, lang, e),
+    }
+}
+
+pub async fn slo_post(
+    State(app): State<Arc<App>>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    form: Result<Form<PostForm>, FormRejection>,
+) -> Response {
+    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(e) => return refused(&app, &ctx, lang, SamlError::Invalid(e.body_text())),
+    };
+    if let Some(message) = form.response {
+        let inbound = Inbound::Post { message, relay_state: form.relay_state };
+        return logout_answered(&app, &ctx, lang, saml.logout_response(&inbound));
+    }
+    let Some(message) = form.request else {
+        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()));
+    };
+    let inbound = Inbound::Post { message, relay_state: form.relay_state };
+    match saml.logout_request(&inbound, app.provider.clock.now()).map(|req| seal(&app, LOGOUT_TYP, &req)) {
+        Ok(Ok(token)) => Redirect::to(&format!("{CONTINUE_PATH}?logout={token}")).into_response(),
+        Ok(Err(e)) => pages::error(lang, e),
+        Err(e) => refused(&app, &ctx, lang, e),
+    }
+}
+
+async fn slo(app: &App, saml: &Saml, headers: &HeaderMap, req: &LogoutRequest, ctx: &RequestContext) -> Response {
+    let lang = lang(headers);
+    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    match saml.single_logout(&app.provider, req, cookie, ctx).await {
+        Ok(out) if out.ended => logout::finish(app, lang, Some(&out.redirect), &out.frames),
+        Ok(out) => Redirect::to(&out.redirect).into_response(),
+        Err(e) => pages::error(lang, e),
+    }
+}
+
+/// An SP's answer to one of our front-channel LogoutRequests: nothing left to do but say so.
+fn logout_answered(app: &App, ctx: &RequestContext, lang: Lang, result: Result<String, SamlError>) -> Response {
+    match result {
+        Ok(sp) => {
+            tracing::debug!(%sp, "SAML LogoutResponse received");
+            logout::finish(app, lang, None, &[])
+        }
+        Err(e) => refused(app, ctx, lang, e),
+    }
+}

@@ -13,7 +13,14 @@ use serde::{Deserialize, Serialize};
 
 mod check;
 mod city;
+mod clients;
+mod ldap;
+mod security;
 pub use city::DirectoryPageConfig;
+pub use clients::ClientConfig;
+use clients::{parse_clients, redirect_uri_problem};
+pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
+pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
 pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
@@ -42,65 +49,6 @@ pub struct Config {
     /// The SAML 2.0 identity provider and its service providers.
     pub saml: saml::SamlConfig,
     pub clients: Vec<ClientConfig>,
-}
-
-/// Brute-force protection: failed sign-ins counted per mailbox and per client IP, shared by every instance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ThrottleConfig {
-    /// Failures are counted over this window (seconds).
-    pub window_secs: u64,
-    /// Failures of one mailbox before each further attempt has to wait.
-    pub account_free_failures: u64,
-    /// Failures of one mailbox that lock it out for `lockout_secs`.
-    pub account_max_failures: u64,
-    pub ip_free_failures: u64,
-    pub ip_max_failures: u64,
-    /// The first wait; it doubles with each further failure, up to `lockout_secs`.
-    pub base_delay_secs: u64,
-    pub lockout_secs: u64,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        Self {
-            window_secs: 900,
-            account_free_failures: 3,
-            account_max_failures: 10,
-            ip_free_failures: 10,
-            ip_max_failures: 50,
-            base_delay_secs: 2,
-            lockout_secs: 900,
-        }
-    }
-}
-
-/// Where the audit trail goes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuditConfig {
-    /// `stdout` or `file`.
-    pub output: String,
-    pub path: Option<PathBuf>,
-    /// Names this instance in every line; default: host name and process id.
-    pub instance: Option<String>,
-}
-
-impl Default for AuditConfig {
-    fn default() -> Self {
-        Self { output: "stdout".into(), path: None, instance: None }
-    }
-}
-
-/// The operators' HTTP API (sessions list / revoke): off unless `listen` is set.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdminConfig {
-    /// e.g. `127.0.0.1:9090`; keep it on a management network.
-    pub listen: Option<String>,
-    /// The bearer token operators present.
-    pub token: Option<String>,
-    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,82 +116,6 @@ pub struct DirectoryConfig {
     pub kind: DirectoryKind,
     /// The LDIF file for `kind = "ldif"`; unset means the demo directory built into the binary.
     pub ldif_path: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LdapConfig {
-    /// Servers tried in order; a failed one is skipped and retried later.
-    pub urls: Vec<String>,
-    pub bind_dn: Option<String>,
-    pub bind_password: Option<String>,
-    pub bind_password_file: Option<PathBuf>,
-    pub base_dn: String,
-    /// Search filter for an account; `{login}` is replaced by the RFC 4515-escaped mailbox.
-    pub user_filter: Option<String>,
-    pub preset: LdapPreset,
-    pub ca_file: Option<PathBuf>,
-    pub starttls: bool,
-    /// Limit of each connect (TCP, TLS, StartTLS, service bind) and of each operation, in milliseconds.
-    pub timeout_ms: u64,
-    /// Connections per pool: one pool for searches (service account), one for users' binds.
-    pub pool_size: usize,
-    /// How long a server that failed is skipped before it is tried again (seconds).
-    pub retry_after_secs: u64,
-    /// Search for the account's groups instead of reading a groups attribute; `{dn}` (the account's DN) and
-    /// `{login}` (its mailbox) are replaced RFC 4515-escaped; each group's name is its `cn`.
-    pub group_filter: Option<String>,
-    pub attributes: LdapAttributes,
-}
-
-impl Default for LdapConfig {
-    fn default() -> Self {
-        Self {
-            urls: Vec::new(),
-            bind_dn: None,
-            bind_password: None,
-            bind_password_file: None,
-            base_dn: "dc=danang,dc=gov,dc=vn".into(),
-            user_filter: None,
-            preset: LdapPreset::default(),
-            ca_file: None,
-            starttls: false,
-            timeout_ms: 5000,
-            pool_size: 8,
-            retry_after_secs: 30,
-            group_filter: None,
-            attributes: LdapAttributes::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LdapPreset {
-    #[default]
-    Openldap,
-    Zimbra,
-    ActiveDirectory,
-    #[serde(rename = "389ds")]
-    Ds389,
-}
-
-/// Per-attribute overrides of the preset's choices; unset keeps the preset's.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct LdapAttributes {
-    pub id: Option<String>,
-    pub mail: Option<String>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    /// An attribute of the account listing its groups' DNs (`memberOf`).
-    pub groups: Option<String>,
-    /// With `group_filter`: the attribute of a group entry that names it (default `cn`).
-    pub group_name: Option<String>,
-    pub unit: Option<String>,
-    /// An attribute whose value `unit` marks a unit's mailbox (default `employeeType`).
-    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -356,46 +228,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
-}
-
-/// A registered relying party.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClientConfig {
-    pub client_id: String,
-    /// Shown on the login page: "Đăng nhập để vào {name}".
-    pub name: String,
-    /// argon2 PHC hash of the secret (`danang-sso hash-secret`); absent for public clients.
-    pub client_secret_hash: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub backchannel_logout_uri: Option<String>,
-    /// Defaults to `["authorization_code", "refresh_token"]`.
-    pub grant_types: Vec<String>,
-    /// Scopes the client may receive; empty means every supported user scope.
-    pub scopes: Vec<String>,
-    /// A public client (SPA, native app) has no secret and must use PKCE.
-    pub public: bool,
-    /// Give this client refresh tokens even when it does not ask for `offline_access`.
-    pub offline_access_implied: bool,
-    /// RS256, ES256 or EdDSA for this client's ID tokens; unset means `[keys] algorithm`.
-    pub id_token_signed_response_alg: Option<String>,
-    /// Front-Channel Logout 1.0: loaded in a hidden frame when the person signs out.
-    pub frontchannel_logout_uri: Option<String>,
-    /// Other clients whose tokens this one may introspect and revoke (a resource server); `["*"]` means all.
-    pub introspect_for: Vec<String>,
-    /// The client's public keys as a JWKS document (JSON), for `private_key_jwt` authentication (RFC 7523).
-    pub jwks: Option<String>,
-    /// The same, read from a file.
-    pub jwks_file: Option<PathBuf>,
-}
-
-/// The shape of a separate clients file (`clients_file`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientsFile {
-    #[serde(default)]
-    clients: Vec<ClientConfig>,
 }
 
 /// A configuration problem, with the key it concerns.
@@ -522,55 +354,6 @@ impl Config {
         }
         out
     }
-}
-
-impl LdapConfig {
-    /// What makes `[ldap]` unusable; checked only when `directory.kind = "ldap"`.
-    fn problems(&self, out: &mut Vec<ConfigError>) {
-        if self.urls.is_empty() {
-            out.push(ConfigError::new("ldap.urls", "at least one URL is required when directory.kind = \"ldap\""));
-        }
-        for u in &self.urls {
-            match url::Url::parse(u) {
-                Ok(p) if matches!(p.scheme(), "ldap" | "ldaps") && p.host_str().is_some_and(|h| !h.is_empty()) => {}
-                _ => out.push(ConfigError::new(
-                    "ldap.urls",
-                    format!("{u}: must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]"),
-                )),
-            }
-        }
-        if self.bind_password.is_some() && self.bind_password_file.is_some() {
-            out.push(ConfigError::new("ldap.bind_password_file", "set bind_password or bind_password_file, not both"));
-        }
-        if self.bind_dn.is_some() && self.bind_password.is_none() && self.bind_password_file.is_none() {
-            out.push(ConfigError::new("ldap.bind_password", "bind_dn needs bind_password or bind_password_file"));
-        }
-        if self.user_filter.as_ref().is_some_and(|f| !f.contains("{login}")) {
-            out.push(ConfigError::new("ldap.user_filter", "must contain the {login} placeholder"));
-        }
-        if self.group_filter.as_ref().is_some_and(|f| !f.contains("{dn}") && !f.contains("{login}")) {
-            out.push(ConfigError::new("ldap.group_filter", "must contain {dn} or {login}"));
-        }
-        if self.pool_size == 0 {
-            out.push(ConfigError::new("ldap.pool_size", "must be at least 1"));
-        }
-        if self.timeout_ms == 0 {
-            out.push(ConfigError::new("ldap.timeout_ms", "must be at least 1"));
-        }
-    }
-}
-
-/// Redirect URIs are compared exactly, so they must be absolute and carry no fragment (RFC 6749 §3.1.2).
-fn redirect_uri_problem(uri: &str) -> Option<&'static str> {
-    match url::Url::parse(uri) {
-        Err(_) => Some("not an absolute URL"),
-        Ok(u) if u.fragment().is_some() => Some("must not contain a fragment"),
-        Ok(_) => None,
-    }
-}
-
-fn parse_clients(text: &str) -> Result<Vec<ClientConfig>, String> {
-    Figment::from(Toml::string(text)).extract::<ClientsFile>().map(|f| f.clients).map_err(|e| e.to_string())
 }
 
 fn figment_key(e: &figment::Error) -> String {

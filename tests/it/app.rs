@@ -71,6 +71,21 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Waits until the audit trail holds `n` lines matching `pred` (the writer is a background thread), then
+    /// returns every line.
+    pub async fn wait_for_audit(&self, n: usize, pred: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let lines = self.audit_lines();
+            let found = lines.iter().filter(|l| pred(l)).count();
+            if found >= n {
+                return lines;
+            }
+            assert!(std::time::Instant::now() < deadline, "only {found} of {n} audit lines after 5 s: {lines:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Every audit line written so far, parsed.
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.audit_path.as_ref().expect("an audit file")).unwrap_or_default();

@@ -56,7 +56,7 @@ async fn failures_against_one_mailbox_slow_down_then_lock_it_the_same_for_unknow
     app.clock.advance(601);
     let page = attempt(&app, &mut browser, "dungnv", PASSWORD).await;
     assert_eq!(page.status, 303, "signs in once the lockout is over");
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "lockout" && l["account"] == "dungnv@danang.gov.vn"));
+    app.wait_for_audit(1, |l| l["event"] == "lockout" && l["account"] == "dungnv@danang.gov.vn").await;
 }
 
 #[tokio::test]
@@ -149,9 +149,7 @@ async fn audit_lines_are_json_with_the_documented_fields_and_no_secrets() {
     let _ = portal.client.exchange_refresh_token(&refresh).unwrap().request_async(&portal.http).await;
     let hint = tokens.id_token().unwrap().to_string();
     browser.get(&format!("{}/logout?id_token_hint={hint}", app.url)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the writer thread flushes each line
-
-    let lines = app.audit_lines();
+    let lines = app.wait_for_audit(1, |l| l["event"] == "logout").await;
     let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
     for expected in ["sign_in_failure", "sign_in_success", "token_issued", "refresh_reuse_detected", "logout"] {
         assert!(events.contains(&expected), "{expected} in {events:?}");
@@ -221,7 +219,7 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
     assert_eq!(browser.get(&pending.url).await.redirect_param("error").as_deref(), Some("login_required"));
     let refresh = portal.client.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap();
     assert!(refresh.request_async(&portal.http).await.is_err());
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let revoked = app.audit_lines().into_iter().find(|l| l["event"] == "session_revoked").expect("audited");
+    let lines = app.wait_for_audit(1, |l| l["event"] == "session_revoked").await;
+    let revoked = lines.into_iter().find(|l| l["event"] == "session_revoked").expect("audited");
     assert_eq!(revoked["operator"], "admin-api:it-centre");
 }

@@ -106,7 +106,7 @@ async fn sp_initiated_sign_in_over_the_redirect_binding() {
     let (again, _) = sign_in(&app, &mut browser, &sp, &[]).await;
     assert_eq!(again["session_index"], got["session_index"], "same SSO session");
 
-    let audit = app.audit_lines();
+    let audit = app.wait_for_audit(2, |l| l["event"] == "saml_assertion_issued").await;
     let issued: Vec<_> = audit.iter().filter(|l| l["event"] == "saml_assertion_issued").collect();
     assert_eq!(issued.len(), 2);
     assert_eq!(issued[0]["client"], sp.entity_id.as_str());
@@ -145,7 +145,7 @@ async fn sp_initiated_sign_in_over_the_post_binding_with_force_and_passive() {
     }
     let tampered = browser.post_form(request["url"].as_str().unwrap(), &form).await;
     assert_eq!(tampered.status, 400, "a request altered after signing is refused: {}", tampered.body);
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "saml_request_refused" && l["reason"] == "bad_signature"));
+    app.wait_for_audit(1, |l| l["event"] == "saml_request_refused" && l["reason"] == "bad_signature").await;
 
     // ForceAuthn: the form again, despite the session.
     let request = sp.authn(&["--binding", "post", "--force"]);
@@ -229,7 +229,8 @@ async fn an_unregistered_acs_url_or_unsigned_request_is_refused_with_a_page() {
     assert!(page.body.contains("chưa được đăng ký"), "an unknown SP: {}", page.body);
 
     let reasons: Vec<String> = app
-        .audit_lines()
+        .wait_for_audit(3, |l| l["event"] == "saml_request_refused")
+        .await
         .iter()
         .filter(|l| l["event"] == "saml_request_refused")
         .map(|l| l["reason"].as_str().unwrap().to_owned())

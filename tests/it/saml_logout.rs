@@ -77,7 +77,7 @@ async fn a_logout_from_the_saml_sp_ends_the_session_in_every_app() {
 
     let pending = portal.start(&[], &[("prompt", "none")]);
     assert_eq!(browser.get(&pending.url).await.redirect_param("error").as_deref(), Some("login_required"));
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "logout" && l["client"] == vanban.entity_id.as_str()));
+    app.wait_for_audit(1, |l| l["event"] == "logout" && l["client"] == vanban.entity_id.as_str()).await;
 }
 
 #[tokio::test]

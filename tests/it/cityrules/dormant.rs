@@ -6,7 +6,7 @@ use danang_sso::clock::Clock;
 use danang_sso::store::Store;
 use serde_json::json;
 
-use super::{ADMIN_TOKEN, TempDir, admin_get, cli, path_str, stderr, stdout, wait_for_audit, with_admin};
+use super::{ADMIN_TOKEN, TempDir, admin_get, cli, path_str, stderr, stdout, with_admin};
 use crate::app::{TestApp, http, keys_dir, test_config};
 use crate::browser::{Browser, PASSWORD};
 use crate::harness::Redis;
@@ -95,7 +95,7 @@ async fn the_policy_refuses_a_dormant_account_only_after_the_right_password() {
     assert!(page.body.contains(DORMANT_MESSAGE), "{}", page.body);
     assert!(page.body.contains("không được sử dụng quá 180 ngày"));
     assert!(!signed_in && page.location.is_none(), "no session, no code");
-    wait_for_audit(&app, 1, |l| l["event"] == "sign_in_failure" && l["reason"] == "dormant").await;
+    app.wait_for_audit(1, |l| l["event"] == "sign_in_failure" && l["reason"] == "dormant").await;
     let lines = app.audit_lines();
     let refused = lines.iter().find(|l| l["reason"] == "dormant").unwrap();
     assert_eq!((&refused["account"], &refused["client"]), (&json!(DUNG), &json!("portal")));
@@ -115,7 +115,7 @@ async fn the_policy_refuses_a_dormant_account_only_after_the_right_password() {
     assert_eq!(done.status(), 200);
     let (_, signed_in) = attempt(&app, "dungnv", PASSWORD).await;
     assert!(signed_in, "re-activated");
-    wait_for_audit(&app, 1, |l| l["event"] == "operator_action" && l["reason"] == "reactivate_account").await;
+    app.wait_for_audit(1, |l| l["event"] == "operator_action" && l["reason"] == "reactivate_account").await;
     let unknown = http()
         .post(format!("{admin}/accounts/reactivate"))
         .bearer_auth(ADMIN_TOKEN)

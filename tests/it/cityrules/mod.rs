@@ -8,13 +8,12 @@ mod usage;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use danang_sso::config::Config;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::app::{TestApp, http};
+use crate::app::http;
 use crate::harness::{Slapd, free_port};
 
 pub const ADMIN_TOKEN: &str = "operator-token";
@@ -93,19 +92,6 @@ pub fn ldap_toml(slapd: &Slapd) -> String {
         pw = slapd.service_password,
         base = slapd.base_dn,
     )
-}
-
-/// Waits until the app's audit trail holds `n` lines matching `pred` (the writer is a background thread).
-pub async fn wait_for_audit(app: &TestApp, n: usize, pred: impl Fn(&serde_json::Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let found = app.audit_lines().iter().filter(|l| pred(l)).count();
-        if found >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "only {found} of {n} audit lines after 5 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 pub fn path_str(path: &Path) -> String {

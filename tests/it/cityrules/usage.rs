@@ -5,7 +5,7 @@
 use danang_sso::calendar::Day;
 use openidconnect::OAuth2TokenResponse;
 
-use super::{TempDir, admin_get, cli, path_str, stderr, stdout, wait_for_audit, with_admin};
+use super::{TempDir, admin_get, cli, path_str, stderr, stdout, with_admin};
 use crate::app::{TestApp, http, test_config};
 use crate::browser::Browser;
 use crate::rp::Rp;
@@ -42,8 +42,8 @@ async fn a_morning_at_the_city(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(service.status(), 200);
-    wait_for_audit(app, 10, |l| l["event"] == "token_issued").await;
-    wait_for_audit(app, 5, |l| l["event"] == "sign_in_success").await;
+    app.wait_for_audit(10, |l| l["event"] == "token_issued").await;
+    app.wait_for_audit(5, |l| l["event"] == "sign_in_success").await;
 }
 
 fn expected(from: Day, to: Day) -> String {

@@ -13,7 +13,9 @@
 //!
 //! `-- --quick` is the smoke run for CI (about a minute; only that it runs is checked, never timings);
 //! `-- --runs N` repeats the floors and the load phases N times against the same servers and reports
-//! medians. Under `cargo test` (which runs bench targets without `--bench`) it does nothing.
+//! medians. For profiling, `-- --only login --users 64 --seconds 30` runs one operation (and skips the
+//! memory store) while `perf record -g -p PID` watches the server, whose PID is printed at start.
+//! Under `cargo test` (which runs bench targets without `--bench`) it does nothing.
 
 // The integration tests' harness, shared as source; the bench uses only part of it.
 #[allow(dead_code, unused_imports)]
@@ -43,6 +45,8 @@ const PREFIX: &str = "danang-sso:";
 struct Plan {
     quick: bool,
     runs: usize,
+    /// Only these operations (all unless `--only`); `--only` also skips the memory store.
+    ops: Vec<Op>,
     accounts: usize,
     concurrencies: Vec<usize>,
     timing: Timing,
@@ -59,10 +63,28 @@ impl Plan {
             None => Some(1),
         };
         let runs = runs.ok_or("--runs takes a number from 1 to 9")?;
-        Ok(if quick {
+        let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
+        let ops = match value("--only") {
+            None => Op::ALL.to_vec(),
+            Some(name) => vec![name.as_deref().and_then(Op::parse).ok_or("--only takes an operation's name")?],
+        };
+        let users = match value("--users") {
+            None => None,
+            Some(n) => {
+                Some(n.and_then(|n| n.parse().ok()).filter(|&n| (1..=1024).contains(&n)).ok_or("--users: 1 to 1024")?)
+            }
+        };
+        let seconds = match value("--seconds") {
+            None => None,
+            Some(n) => {
+                Some(n.and_then(|n| n.parse().ok()).filter(|&n| (1..=600).contains(&n)).ok_or("--seconds: 1 to 600")?)
+            }
+        };
+        let mut plan = if quick {
             Plan {
                 quick,
                 runs,
+                ops,
                 accounts: 2_000,
                 concurrencies: vec![16],
                 timing: Timing { warmup: Duration::from_millis(300), measure: Duration::from_secs(1) },
@@ -73,25 +95,29 @@ impl Plan {
             Plan {
                 quick,
                 runs,
+                ops,
                 accounts: 20_000,
                 concurrencies: vec![16, 64, 256],
                 timing: Timing { warmup: Duration::from_secs(1), measure: Duration::from_secs(5) },
                 floor_time: Duration::from_secs(1),
                 sessions: 100_000,
             }
-        })
+        };
+        if let Some(users) = users {
+            plan.concurrencies = vec![users];
+        }
+        if let Some(seconds) = seconds {
+            plan.timing.measure = Duration::from_secs(seconds);
+        }
+        Ok(plan)
     }
 
-    fn command(&self) -> String {
-        let mut command = "cargo bench --bench sso".to_owned();
-        if self.quick {
-            command += " -- --quick";
+    fn command(args: &[String]) -> String {
+        let flags: Vec<&str> = args.iter().map(String::as_str).filter(|a| *a != "--bench").collect();
+        match flags.is_empty() {
+            true => "cargo bench --bench sso".into(),
+            false => format!("cargo bench --bench sso -- {}", flags.join(" ")),
         }
-        if self.runs > 1 {
-            command += if self.quick { " --runs " } else { " -- --runs " };
-            command += &self.runs.to_string();
-        }
-        command
     }
 }
 
@@ -110,13 +136,14 @@ fn main() -> ExitCode {
     };
     // Two workers, like the machine's cores: the load generator is one more process competing for them.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
-    let report = runtime.expect("a Tokio runtime").block_on(bench(&plan));
+    let report = runtime.expect("a Tokio runtime").block_on(bench(&plan, Plan::command(&args)));
     println!("\n{}", report::markdown(&report));
     match report::save(&report) {
         Ok(path) => println!("JSON: {}", path.display()),
         Err(e) => eprintln!("benches/sso: JSON not written: {e}"),
     }
-    let errors = report.rows.iter().map(|r| r.measured.errors).sum::<u64>() + report.memory_store.errors;
+    let memory_errors = report.memory_store.as_ref().map_or(0, |m| m.errors);
+    let errors = report.rows.iter().map(|r| r.measured.errors).sum::<u64>() + memory_errors;
     if errors > 0 {
         eprintln!("benches/sso: {errors} operations failed");
         return ExitCode::FAILURE;
@@ -124,7 +151,7 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn bench(plan: &Plan) -> report::Report {
+async fn bench(plan: &Plan, command: String) -> report::Report {
     let machine = procfs::Machine::read();
     let started = Instant::now();
     let accounts = accounts::generate(plan.accounts);
@@ -140,6 +167,7 @@ async fn bench(plan: &Plan) -> report::Report {
         slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn, redis.url
     );
     let server = server::Server::start("ldap-redis", &sections).await;
+    eprintln!("danang-sso serving on {} as PID {}", server.addr, server.pid);
     let pids =
         Pids { server: server.pid, slapd: slapd.pid().expect("slapd runs"), redis: redis.pid().expect("redis runs") };
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -177,7 +205,7 @@ async fn bench(plan: &Plan) -> report::Report {
             directory: floors::directory(&slapd_floor, &accounts, plan.floor_time * 2).await,
         };
         let mut phases = Vec::new();
-        for op in Op::ALL {
+        for &op in &plan.ops {
             for &users in &plan.concurrencies {
                 let (measured, back) =
                     load::phase(op, workers.drain(..users).collect(), &shared, pids, plan.timing).await;
@@ -199,16 +227,22 @@ async fn bench(plan: &Plan) -> report::Report {
         }
         runs.push(report::Run { floors, phases });
     }
-    memory::isolated(&redis.url, &accounts, &mut redis_bytes).await;
     drop(server);
+    // On a Redis of its own: growth in a full one includes its tables doubling, megabytes at a time.
+    memory::isolated(&harness::Redis::start().url, &accounts, &mut redis_bytes).await;
 
-    eprintln!("memory store: {} sign-ins", report::thousands(plan.sessions));
-    let memory_store = memory::memory_store_rss(&accounts, plan.sessions).await;
+    let memory_store = match plan.ops.len() == Op::ALL.len() {
+        true => {
+            eprintln!("memory store: {} sign-ins", report::thousands(plan.sessions));
+            Some(memory::memory_store_rss(&accounts, plan.sessions).await)
+        }
+        false => None,
+    };
     let rows = report::rows(&runs);
-    let targets = report::targets(&rows, idle_rss, &redis_bytes, &memory_store);
+    let targets = report::targets(&rows, idle_rss, &redis_bytes, memory_store.as_ref());
     report::Report {
         date: utc_now(),
-        command: plan.command(),
+        command,
         quick: plan.quick,
         machine,
         accounts: accounts.len(),

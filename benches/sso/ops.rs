@@ -46,6 +46,20 @@ impl Op {
     pub const ALL: [Op; 7] =
         [Op::Discovery, Op::Jwks, Op::Login, Op::Refresh, Op::ClientCredentials, Op::Userinfo, Op::Introspect];
 
+    /// From the names `--only` takes (as in the JSON).
+    pub fn parse(name: &str) -> Option<Op> {
+        Some(match name {
+            "discovery" => Op::Discovery,
+            "jwks" => Op::Jwks,
+            "login" => Op::Login,
+            "refresh" => Op::Refresh,
+            "client_credentials" => Op::ClientCredentials,
+            "userinfo" => Op::Userinfo,
+            "introspect" => Op::Introspect,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Op::Discovery => "discovery",

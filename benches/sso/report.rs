@@ -73,7 +73,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub runs: Vec<Run>,
     pub redis: RedisBytes,
-    pub memory_store: MemoryStoreRss,
+    /// Not measured when `--only` picked one operation.
+    pub memory_store: Option<MemoryStoreRss>,
     pub targets: Vec<Target>,
 }
 
@@ -129,7 +130,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// The issue's targets against the medians.
-pub fn targets(rows: &[Row], idle_rss: u64, redis: &RedisBytes, memory: &MemoryStoreRss) -> Vec<Target> {
+pub fn targets(rows: &[Row], idle_rss: u64, redis: &RedisBytes, memory: Option<&MemoryStoreRss>) -> Vec<Target> {
     // The login target is at 64 users; a quick run has only its one concurrency.
     let at = |op: Op| {
         let of_op: Vec<&Row> = rows.iter().filter(|r| r.measured.op == op).collect();
@@ -161,13 +162,15 @@ pub fn targets(rows: &[Row], idle_rss: u64, redis: &RedisBytes, memory: &MemoryS
     }
     let mb = |bytes: u64| bytes as f64 / 1e6;
     push("server RSS idle (LDAP + Redis)".into(), "< 50 MB", format!("{:.1} MB", mb(idle_rss)), mb(idle_rss) < 50.0);
-    let with = mb(memory.rss_with_sessions);
-    push(
-        format!("RSS with {} SSO sessions (memory store)", thousands(memory.sessions)),
-        "< 150 MB",
-        format!("{with:.1} MB"),
-        with < 150.0,
-    );
+    if let Some(memory) = memory {
+        let with = mb(memory.rss_with_sessions);
+        push(
+            format!("RSS with {} SSO sessions (memory store)", thousands(memory.sessions)),
+            "< 150 MB",
+            format!("{with:.1} MB"),
+            with < 150.0,
+        );
+    }
     let per_session = redis.per_session.max(redis.isolated_per_session);
     push(
         "Redis per SSO session (the larger of MEMORY USAGE and used_memory growth)".into(),
@@ -257,7 +260,7 @@ pub fn markdown(r: &Report) -> String {
             p.errors
         );
     }
-    let (redis, mem) = (&r.redis, &r.memory_store);
+    let redis = &r.redis;
     let _ = writeln!(
         s,
         "\n| memory | measured |\n|---|---:|\n\
@@ -267,10 +270,7 @@ pub fn markdown(r: &Report) -> String {
          | Redis per refresh family: MEMORY USAGE of `g:` + `sg:` + `ag:` ({} families) | {:.0} B |\n\
          | Redis per refresh family: used_memory growth over 1,000 | {:.0} B |\n\
          | Redis per spent code (`c:`, kept 11 min) | {:.0} B |\n\
-         | Redis used_memory growth per login flow (all of the above and the last sign-in) | {:.0} B |\n\
-         | memory store: RSS idle ({} accounts in the embedded directory) | {:.1} MB |\n\
-         | memory store: RSS with {} SSO sessions (made in {:.1} s, {} errors; their codes still live) | {:.1} MB \
-         ({:.0} B per session; peak {:.1} MB) |",
+         | Redis used_memory growth per login flow (all of the above and the last sign-in) | {:.0} B |",
         r.idle_rss as f64 / 1e6,
         thousands(redis.sessions),
         redis.per_session,
@@ -280,15 +280,23 @@ pub fn markdown(r: &Report) -> String {
         redis.isolated_per_family,
         redis.per_spent_code,
         redis.used_memory_per_login,
-        thousands(mem.accounts as u64),
-        mem.idle_rss as f64 / 1e6,
-        thousands(mem.sessions),
-        mem.seconds,
-        mem.errors,
-        mem.rss_with_sessions as f64 / 1e6,
-        mem.per_session,
-        mem.peak_rss as f64 / 1e6,
     );
+    if let Some(mem) = &r.memory_store {
+        let _ = writeln!(
+            s,
+            "| memory store: RSS idle ({} accounts in the embedded directory) | {:.1} MB |\n\
+             | memory store: RSS with {} SSO sessions (made in {:.1} s, {} errors; their codes still live) | {:.1} MB \
+             ({:.0} B per session; peak {:.1} MB) |",
+            thousands(mem.accounts as u64),
+            mem.idle_rss as f64 / 1e6,
+            thousands(mem.sessions),
+            mem.seconds,
+            mem.errors,
+            mem.rss_with_sessions as f64 / 1e6,
+            mem.per_session,
+            mem.peak_rss as f64 / 1e6,
+        );
+    }
     s += "\n| target | goal | measured | holds |\n|---|---|---:|---|\n";
     for t in &r.targets {
         let _ =

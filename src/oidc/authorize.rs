@@ -155,7 +155,6 @@ impl Provider {
             Ok(_) => return Ok(self.refused(req, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed")),
             Err(refusal) => return self.failed(req, Some(&mail), ctx, refusal.as_str()).await,
         };
-        self.throttle.succeeded(self.store.as_ref(), &mail).await?;
         let now = self.clock.now();
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
@@ -176,13 +175,19 @@ impl Provider {
                 (session, Some(secret))
             }
         };
-        self.store.put_session(&session).await?;
-        self.store.record_sign_in(&session.account, now).await?;
+        // Four independent writes, sent together: one round trip to a shared store instead of four. The code
+        // reaches the browser only after all of them, so it never names a session that is not stored yet.
+        let (code_hash, code, response) = self.new_code(req, &session, user);
+        tokio::try_join!(
+            self.throttle.succeeded(self.store.as_ref(), &mail),
+            self.store.put_session(&session),
+            self.store.record_sign_in(&session.account, now),
+            self.store.put_code(&code_hash, &code),
+        )?;
         self.audit.record(
             ctx,
             Event::new("sign_in_success").account(&session.account).client(&req.client.id).sid(&session.id),
         );
-        let response = self.issue_code(req, &session, user).await?;
         Ok(LoginResult::Success { response, cookie, session })
     }
 
@@ -221,6 +226,13 @@ impl Provider {
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).
     async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<AuthResponse, Error> {
+        let (code_hash, code, response) = self.new_code(req, session, user);
+        self.store.put_code(&code_hash, &code).await?;
+        Ok(response)
+    }
+
+    /// A new single-use code: the hash to store it under, what it will give, and the response carrying it.
+    fn new_code(&self, req: &AuthRequest, session: &Session, user: User) -> (String, AuthCode, AuthResponse) {
         let code = random_token();
         let now = self.clock.now();
         let record = AuthCode {
@@ -235,11 +247,11 @@ impl Provider {
             grant_id: random_id(),
             expires_at: now + self.tokens.code_ttl_secs,
         };
-        self.store.put_code(&secret_hash(&code), &record).await?;
+        let code_hash = secret_hash(&code);
         let mut params = vec![("code", code)];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", self.issuer.clone()));
-        Ok(AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
+        (code_hash, record, AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
     }
 
     fn login_required(&self, req: &AuthRequest) -> AuthResponse {

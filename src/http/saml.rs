@@ -212,8 +212,8 @@ pub async fn login(
     }
     let cookie_name = &app.provider.session.cookie_name;
     let cookie = cookies::get(&headers, cookie_name);
-    match app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx).await {
-        Ok(SignIn::Success { session, cookie, user }) => {
+    match app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx, None).await {
+        Ok(SignIn::Success { session, cookie, user, .. }) => {
             let mut response = match saml.assert(&app.provider, &req, &session, &user, &ctx).await {
                 Ok(r) => pages::auth_response(lang, &r),
                 Err(e) => pages::error(lang, e),

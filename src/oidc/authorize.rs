@@ -61,6 +61,8 @@ pub enum SignIn {
         session: Session,
         cookie: Option<String>,
         user: Box<User>,
+        /// The OIDC authorization response, when the sign-in answered an OIDC request.
+        response: Option<AuthResponse>,
     },
     Refused {
         message: LoginMessage,
@@ -159,11 +161,11 @@ impl Provider {
         cookie: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<LoginResult, Error> {
-        match self.sign_in(&req.client.id, username, password, cookie, ctx).await? {
-            SignIn::Success { session, cookie, user } => {
-                let response = self.issue_code(req, &session, *user).await?;
+        match self.sign_in(&req.client.id, username, password, cookie, ctx, Some(req)).await? {
+            SignIn::Success { session, cookie, response: Some(response), .. } => {
                 Ok(LoginResult::Success { response, cookie, session })
             }
+            SignIn::Success { response: None, .. } => Err(Error::Internal("no code issued for an OIDC sign-in".into())),
             SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
         }
     }
@@ -171,6 +173,7 @@ impl Provider {
     /// Checks a posted mailbox and password for the app `client` (an OIDC client id or a SAML SP entity id, for
     /// the audit trail); on success starts (or refreshes) the SSO session. Throttled mailboxes and addresses are
     /// refused before the directory is asked. Every protocol's sign-in form comes through here.
+    /// With `oidc`, the code for that request is issued together with the session.
     pub async fn sign_in(
         &self,
         client: &str,
@@ -178,6 +181,7 @@ impl Provider {
         password: &str,
         cookie: Option<&str>,
         ctx: &RequestContext,
+        oidc: Option<&AuthRequest>,
     ) -> Result<SignIn, Error> {
         let normalized = self.policy.normalize_login(username);
         let account = normalized.as_ref().ok().map(String::as_str);
@@ -202,7 +206,6 @@ impl Provider {
             }
             Err(refusal) => return self.failed(client, Some(&mail), ctx, refusal.as_str()).await,
         };
-        self.throttle.succeeded(self.store.as_ref(), &mail).await?;
         let now = self.clock.now();
         // Only now, with the password proved right: dormancy is nobody else's business.
         if let Some(days) = self.policy.dormancy.after_days
@@ -229,10 +232,23 @@ impl Provider {
                 (session, Some(secret))
             }
         };
-        self.store.put_session(&session).await?;
-        self.store.record_sign_in(&session.account, now).await?;
+        // Independent writes sent together: one round trip to a shared store instead of several. An OIDC code is
+        // among them, so it reaches the browser only once the session it names is stored.
+        let code = oidc.map(|req| self.new_code(req, &session, user.clone()));
+        tokio::try_join!(
+            self.throttle.succeeded(self.store.as_ref(), &mail),
+            self.store.put_session(&session),
+            self.store.record_sign_in(&session.account, now),
+            async {
+                match &code {
+                    Some((hash, record, _)) => self.store.put_code(hash, record).await,
+                    None => Ok(()),
+                }
+            },
+        )?;
         self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
-        Ok(SignIn::Success { session, cookie, user: Box::new(user) })
+        let response = code.map(|(_, _, response)| response);
+        Ok(SignIn::Success { session, cookie, user: Box::new(user), response })
     }
 
     /// A refusal that is not a password failure (throttled, domain): recorded, not counted.
@@ -270,6 +286,13 @@ impl Provider {
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).
     async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<AuthResponse, Error> {
+        let (code_hash, code, response) = self.new_code(req, session, user);
+        self.store.put_code(&code_hash, &code).await?;
+        Ok(response)
+    }
+
+    /// A new single-use code: the hash to store it under, what it will give, and the response carrying it.
+    fn new_code(&self, req: &AuthRequest, session: &Session, user: User) -> (String, AuthCode, AuthResponse) {
         let code = random_token();
         let now = self.clock.now();
         let record = AuthCode {
@@ -284,11 +307,11 @@ impl Provider {
             grant_id: random_id(),
             expires_at: now + self.tokens.code_ttl_secs,
         };
-        self.store.put_code(&secret_hash(&code), &record).await?;
+        let code_hash = secret_hash(&code);
         let mut params = vec![("code", code)];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", self.issuer.clone()));
-        Ok(AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
+        (code_hash, record, AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
     }
 
     fn login_required(&self, req: &AuthRequest) -> AuthResponse {

@@ -2,7 +2,7 @@
 //!
 //! Secrets are stored as argon2 hashes. Verifying one costs ~20 ms of CPU, too much for every refresh, so
 //! after a secret verifies once its SHA-256 is remembered in memory and later requests compare against that
-//! in constant time. A wrong secret always pays the full argon2 price.
+//! in constant time. Until then every attempt pays the full argon2 price, at most one per core at a time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -107,6 +107,10 @@ pub struct Clients {
     by_id: HashMap<String, Arc<Client>>,
     /// client_id → SHA-256 of the secret that last verified.
     verified: Mutex<HashMap<String, [u8; 32]>>,
+    /// Argon2 checks running at once, at most one per core. Each holds 19 MiB for ~20 ms: without a bound, the
+    /// first burst of token requests after a start (all before the cache is filled), or a flood of wrong
+    /// secrets, took hundreds of megabytes and every core (the benchmark saw 480 MB after 256 at once).
+    hashing: tokio::sync::Semaphore,
 }
 
 impl Clients {
@@ -115,7 +119,8 @@ impl Clients {
         for c in configs {
             by_id.insert(c.client_id.clone(), Arc::new(Client::from_config(c)?));
         }
-        Ok(Clients { by_id, verified: Mutex::default() })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Clients { by_id, verified: Mutex::default(), hashing: tokio::sync::Semaphore::new(cores) })
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Client>> {
@@ -150,9 +155,15 @@ impl Clients {
 
     async fn verify(&self, id: &str, hash: &str, secret: String) -> bool {
         let digest = sha256(secret.as_bytes());
-        let cached = self.verified.lock().unwrap_or_else(|e| e.into_inner()).get(id).copied();
-        if let Some(known) = cached {
-            return aws_lc_rs::constant_time::verify_slices_are_equal(&known, &digest).is_ok();
+        let cached = || self.verified.lock().unwrap_or_else(|e| e.into_inner()).get(id).copied();
+        let matches = |known: [u8; 32]| aws_lc_rs::constant_time::verify_slices_are_equal(&known, &digest).is_ok();
+        if let Some(known) = cached() {
+            return matches(known);
+        }
+        let Ok(_permit) = self.hashing.acquire().await else { return false };
+        // Requests that queued behind the first one find its result here instead of hashing again.
+        if let Some(known) = cached() {
+            return matches(known);
         }
         let hash = hash.to_owned();
         let ok = tokio::task::spawn_blocking(move || {

@@ -104,16 +104,13 @@ impl Provider {
             (None, Some(_)) => return Err(Error::InvalidGrant("no code_challenge was sent for this code".into())),
             _ => return Err(Error::InvalidGrant("PKCE verification failed".into())),
         }
-        if self.store.session(&record.sid).await?.is_none() {
-            return Err(Error::InvalidGrant("the sign-in session has ended".into()));
-        }
         let now = self.clock.now();
         let scopes: Vec<&str> = record.scope.split(' ').collect();
         let refresh = self.wants_refresh(client, &scopes).then(random_token);
         let grant = Grant {
             id: record.grant_id,
             client_id: client.id.clone(),
-            sid: Some(record.sid),
+            sid: Some(record.sid.clone()),
             scope: record.scope.clone(),
             auth_time: record.auth_time,
             user: Some(record.user),
@@ -125,7 +122,13 @@ impl Provider {
                     self.tokens.access_token_ttl_secs
                 },
         };
-        self.store.put_grant(&grant).await?;
+        // The session check and the write go together (one round trip to a shared store); a grant written for
+        // a session that turns out to have ended is taken back before any token leaves.
+        let (session, ()) = tokio::try_join!(self.store.session(&record.sid), self.store.put_grant(&grant))?;
+        if session.is_none() {
+            self.store.revoke_grant(&grant.id).await?;
+            return Err(Error::InvalidGrant("the sign-in session has ended".into()));
+        }
         let account = grant.user.as_ref().map(|u| u.mail.clone());
         Ok((self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)?, account))
     }

@@ -44,15 +44,18 @@ impl Throttle {
     }
 
     /// Seconds this mailbox or IP still has to wait (0: go ahead).
+    /// Both counters are read at once: one round trip to a shared store.
     pub async fn wait(&self, store: &dyn Store, account: Option<&str>, ip: Option<IpAddr>) -> Result<u64, StoreError> {
-        let mut wait = 0;
-        if let Some(account) = account {
-            wait = wait.max(store.count(&lock_key("a", account)).await?.1);
-        }
-        if let Some(ip) = ip {
-            wait = wait.max(store.count(&lock_key("i", &ip.to_string())).await?.1);
-        }
-        Ok(wait)
+        let remaining = |key: Option<String>| async move {
+            match key {
+                Some(key) => store.count(&key).await.map(|(_, secs)| secs),
+                None => Ok(0),
+            }
+        };
+        let account = account.map(|account| lock_key("a", account));
+        let ip = ip.map(|ip| lock_key("i", &ip.to_string()));
+        let (account, ip) = tokio::try_join!(remaining(account), remaining(ip))?;
+        Ok(account.max(ip))
     }
 
     /// Counts a failed sign-in; returns what it means for the mailbox (the IP is counted likewise).

@@ -1,7 +1,7 @@
 //! Tests of the test harness itself: the servers it starts are real, configured as the city's
 //! directory is, and answer again on the same port after a restart.
 
-use crate::harness::{Redis, Reply, Slapd, TestCa, free_port};
+use crate::harness::{Redis, Reply, Slapd, TestCa, free_port, ssha_hash};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -83,6 +83,12 @@ fn search_as_service(slapd: &Slapd, filter: &str, attributes: &[&str]) -> String
     output
 }
 
+/// The program name of a running process, from `/proc`.
+fn command_of(pid: Option<u32>) -> String {
+    let pid = pid.expect("the server runs");
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("the process exists").trim().to_owned()
+}
+
 fn refuses_connections(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_err()
 }
@@ -125,6 +131,23 @@ fn slapd_loads_an_export_fills_member_of_and_refuses_locked_accounts() {
     assert_eq!(bind(&slapd, LOCKED, PASSWORD), 0, "unlocked");
 }
 
+/// The benchmark's way of loading 20,000 accounts: `slapadd` before start, SSHA passwords.
+#[test]
+fn slapd_starts_preloaded_with_entries_added_offline() {
+    let entry = format!(
+        "dn: {DUNG}\nobjectClass: inetOrgPerson\nuid: dungnv\ncn: Nguyễn Văn Dũng\nsn: Nguyễn\n\
+         mail: dungnv@danang.gov.vn\nentryUUID: {DUNG_UUID}\nuserPassword: {}\n",
+        ssha_hash(PASSWORD)
+    );
+    let slapd = Slapd::start_preloaded(&entry);
+    assert_eq!(command_of(slapd.pid()), "slapd", "the pid is the server's own");
+
+    let dung = search_as_service(&slapd, "(mail=dungnv@danang.gov.vn)", &["entryUUID"]);
+    assert!(dung.contains(&format!("entryUUID: {DUNG_UUID}")), "{dung}");
+    assert_eq!(bind(&slapd, DUNG, PASSWORD), 0, "SSHA password");
+    assert_eq!(bind(&slapd, DUNG, "wrong"), 49);
+}
+
 #[test]
 fn slapd_restarts_on_the_same_port_with_its_data() {
     let mut slapd = Slapd::start();
@@ -163,6 +186,7 @@ fn redis_answers_resp_and_restarts_empty_on_the_same_port() {
     let mut redis = Redis::start();
     assert_eq!(redis.url, format!("redis://127.0.0.1:{}", redis.port));
     assert_eq!(redis.command(&["PING"]), Reply::Status("PONG".into()));
+    assert_eq!(command_of(redis.pid()), "redis-server", "the pid is the server's own");
     assert_eq!(redis.command(&["SET", "sso:k", "giá trị"]), Reply::Status("OK".into()));
     assert_eq!(redis.command(&["GET", "sso:k"]), Reply::Bulk(Some("giá trị".into())));
     assert_eq!(redis.command(&["INCR", "sso:n"]), Reply::Integer(1));

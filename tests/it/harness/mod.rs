@@ -12,7 +12,7 @@ mod slapd;
 
 pub use ca::TestCa;
 pub use redis::{Redis, Reply};
-pub use slapd::Slapd;
+pub use slapd::{Slapd, ssha_hash};
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -166,6 +166,11 @@ impl Daemon {
             return Some(Startup::PortTaken);
         }
         panic!("{} exited at start ({status}); its output:\n{output}", self.name);
+    }
+
+    /// The running process's id (for readers of `/proc`, such as the benchmark).
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// What the server wrote since its last start.

@@ -60,6 +60,11 @@ impl Redis {
         self.tls_port.map(|port| format!("rediss://127.0.0.1:{port}"))
     }
 
+    /// redis-server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.pid()
+    }
+
     /// Kills the server; its port stays reserved for [`Redis::restart`].
     pub fn stop(&mut self) {
         self.daemon.stop();

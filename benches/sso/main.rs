@@ -1,0 +1,265 @@
+//! `cargo bench --bench sso`: danang-sso under load with its real neighbours, in one run.
+//!
+//! 1. Starts a real slapd holding generated accounts (Vietnamese names, one `{SSHA}` hash made once by
+//!    `slappasswd` and shared, loaded offline with `slapadd`) and a real Redis, both through the
+//!    integration tests' harness.
+//! 2. Measures the floors: signatures with aws-lc-rs, and search + bind pairs with ldap3 against that slapd.
+//! 3. Starts the release binary (`directory.kind = "ldap"`, `store.kind = "redis"`) as a process of its
+//!    own, so its CPU time and memory come from `/proc` apart from the load generator's.
+//! 4. Drives each operation at 16, 64 and 256 simulated users over loopback (see `ops` and `load`).
+//! 5. Reads Redis's bytes per session and per refresh family, then starts a second server with the memory
+//!    store and signs in 100,000 times to read its resident memory (see `memory`).
+//! 6. Prints a markdown table and writes JSON to `target/bench/` (see `report`).
+//!
+//! `-- --quick` is the smoke run for CI (about a minute; only that it runs is checked, never timings);
+//! `-- --runs N` repeats the floors and the load phases N times against the same servers and reports
+//! medians. For profiling, `-- --only login --users 64 --seconds 30` runs one operation (and skips the
+//! memory store) while `perf record -g -p PID` watches the server, whose PID is printed at start.
+//! Under `cargo test` (which runs bench targets without `--bench`) it does nothing.
+
+// The integration tests' harness, shared as source; the bench uses only part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/it/harness/mod.rs"]
+mod harness;
+
+mod accounts;
+mod client;
+mod floors;
+mod load;
+mod memory;
+mod ops;
+mod procfs;
+mod report;
+mod server;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use load::{Pids, Timing};
+use ops::{Op, Shared, Worker};
+
+/// The key prefix of the server under load (the default).
+const PREFIX: &str = "danang-sso:";
+
+/// How big and how long: the full run, or the quick smoke run.
+struct Plan {
+    quick: bool,
+    runs: usize,
+    /// Only these operations (all unless `--only`); `--only` also skips the memory store.
+    ops: Vec<Op>,
+    accounts: usize,
+    concurrencies: Vec<usize>,
+    timing: Timing,
+    /// Per signature kind; the directory floor takes twice as long.
+    floor_time: Duration,
+    sessions: u64,
+}
+
+impl Plan {
+    fn parse(args: &[String]) -> Result<Plan, String> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let runs = match args.iter().position(|a| a == "--runs") {
+            Some(i) => args.get(i + 1).and_then(|n| n.parse().ok()).filter(|&n| (1..=9).contains(&n)),
+            None => Some(1),
+        };
+        let runs = runs.ok_or("--runs takes a number from 1 to 9")?;
+        let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
+        let ops = match value("--only") {
+            None => Op::ALL.to_vec(),
+            Some(name) => vec![name.as_deref().and_then(Op::parse).ok_or("--only takes an operation's name")?],
+        };
+        let users = match value("--users") {
+            None => None,
+            Some(n) => {
+                Some(n.and_then(|n| n.parse().ok()).filter(|&n| (1..=1024).contains(&n)).ok_or("--users: 1 to 1024")?)
+            }
+        };
+        let seconds = match value("--seconds") {
+            None => None,
+            Some(n) => {
+                Some(n.and_then(|n| n.parse().ok()).filter(|&n| (1..=600).contains(&n)).ok_or("--seconds: 1 to 600")?)
+            }
+        };
+        let mut plan = if quick {
+            Plan {
+                quick,
+                runs,
+                ops,
+                accounts: 2_000,
+                concurrencies: vec![16],
+                timing: Timing { warmup: Duration::from_millis(300), measure: Duration::from_secs(1) },
+                floor_time: Duration::from_millis(300),
+                sessions: 10_000,
+            }
+        } else {
+            Plan {
+                quick,
+                runs,
+                ops,
+                accounts: 20_000,
+                concurrencies: vec![16, 64, 256],
+                timing: Timing { warmup: Duration::from_secs(1), measure: Duration::from_secs(5) },
+                floor_time: Duration::from_secs(1),
+                sessions: 100_000,
+            }
+        };
+        if let Some(users) = users {
+            plan.concurrencies = vec![users];
+        }
+        if let Some(seconds) = seconds {
+            plan.timing.measure = Duration::from_secs(seconds);
+        }
+        Ok(plan)
+    }
+
+    fn command(args: &[String]) -> String {
+        let flags: Vec<&str> = args.iter().map(String::as_str).filter(|a| *a != "--bench").collect();
+        match flags.is_empty() {
+            true => "cargo bench --bench sso".into(),
+            false => format!("cargo bench --bench sso -- {}", flags.join(" ")),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("benches/sso: run it with `cargo bench --bench sso [-- --quick]`; nothing to do under `cargo test`");
+        return ExitCode::SUCCESS;
+    }
+    let plan = match Plan::parse(&args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("benches/sso: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Two workers, like the machine's cores: the load generator is one more process competing for them.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let report = runtime.expect("a Tokio runtime").block_on(bench(&plan, Plan::command(&args)));
+    println!("\n{}", report::markdown(&report));
+    match report::save(&report) {
+        Ok(path) => println!("JSON: {}", path.display()),
+        Err(e) => eprintln!("benches/sso: JSON not written: {e}"),
+    }
+    let memory_errors = report.memory_store.as_ref().map_or(0, |m| m.errors);
+    let errors = report.rows.iter().map(|r| r.measured.errors).sum::<u64>() + memory_errors;
+    if errors > 0 {
+        eprintln!("benches/sso: {errors} operations failed");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn bench(plan: &Plan, command: String) -> report::Report {
+    let machine = procfs::Machine::read();
+    let started = Instant::now();
+    let accounts = accounts::generate(plan.accounts);
+    let hash = harness::ssha_hash(accounts::PASSWORD);
+    let slapd = harness::Slapd::start_preloaded(&accounts::ldif(&accounts, &hash));
+    let slapd_load_seconds = started.elapsed().as_secs_f64();
+    let redis = harness::Redis::start();
+    eprintln!("slapd with {} accounts ready in {slapd_load_seconds:.1} s; redis ready", accounts.len());
+
+    let sections = format!(
+        "[directory]\nkind = \"ldap\"\n\n[ldap]\nurls = [\"{}\"]\nbind_dn = \"{}\"\nbind_password = \"{}\"\n\
+         base_dn = \"{}\"\n\n[store]\nkind = \"redis\"\nredis_url = \"{}\"\nkey_prefix = \"{PREFIX}\"\n",
+        slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn, redis.url
+    );
+    let server = server::Server::start("ldap-redis", &sections).await;
+    eprintln!("danang-sso serving on {} as PID {}", server.addr, server.pid);
+    let pids =
+        Pids { server: server.pid, slapd: slapd.pid().expect("slapd runs"), redis: redis.pid().expect("redis runs") };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle_rss, _) = procfs::rss(server.pid);
+    let mut redis_con = memory::connect(&redis.url).await;
+    let baseline = memory::used_memory(&mut redis_con).await;
+
+    // Every user signs in once, so refresh, userinfo and introspection have tokens from the start; and each
+    // client authenticates once, so its secret's argon2 check (then cached) is out of the way.
+    let shared = Shared::new(accounts.iter().map(|a| a.mail.clone()).collect());
+    let most = plan.concurrencies.iter().copied().max().unwrap_or(1);
+    let mut workers: Vec<Worker> =
+        (0..most).map(|_| Worker { http: client::Http::new(server.addr), tokens: None }).collect();
+    let prepared = futures_util::future::join_all(workers.iter_mut().map(|w| w.login(&shared))).await;
+    if let Some(Err(e)) = prepared.into_iter().find(Result::is_err) {
+        panic!("a first sign-in failed: {e}\nserver log:\n{}", server.log());
+    }
+    for op in [Op::ClientCredentials, Op::Introspect] {
+        workers[0].run(op, &shared).await.unwrap_or_else(|e| panic!("a first {}: {e}", op.name()));
+    }
+
+    let slapd_floor = floors::Slapd {
+        url: &slapd.url,
+        base_dn: &slapd.base_dn,
+        service_dn: &slapd.service_dn,
+        service_password: &slapd.service_password,
+        pid: pids.slapd,
+    };
+    let mut runs = Vec::new();
+    let mut redis_bytes = memory::RedisBytes::default();
+    for run in 0..plan.runs {
+        eprintln!("run {} of {}: floors", run + 1, plan.runs);
+        let floors = report::Floors {
+            signatures: floors::signatures(plan.floor_time),
+            directory: floors::directory(&slapd_floor, &accounts, plan.floor_time * 2).await,
+        };
+        let mut phases = Vec::new();
+        for &op in &plan.ops {
+            for &users in &plan.concurrencies {
+                let (measured, back) =
+                    load::phase(op, workers.drain(..users).collect(), &shared, pids, plan.timing).await;
+                workers.splice(0..0, back);
+                eprintln!(
+                    "  {:<18} {users:>3} users: {:>8.0}/s  p99 {:>7.2} ms  server {:>6.0} µs/op  errors {}",
+                    op.name(),
+                    measured.per_second,
+                    measured.p99_ms,
+                    measured.server_cpu_us,
+                    measured.errors
+                );
+                phases.push(measured);
+            }
+            // Right after the sign-ins, every grant in Redis is a login's refresh family.
+            if run == 0 && op == Op::Login {
+                redis_bytes = memory::redis_bytes(&mut redis_con, PREFIX, baseline).await;
+            }
+        }
+        runs.push(report::Run { floors, phases });
+    }
+    drop(server);
+    // On a Redis of its own: growth in a full one includes its tables doubling, megabytes at a time.
+    memory::isolated(&harness::Redis::start().url, &accounts, &mut redis_bytes).await;
+
+    let memory_store = match plan.ops.len() == Op::ALL.len() {
+        true => {
+            eprintln!("memory store: {} sign-ins", report::thousands(plan.sessions));
+            Some(memory::memory_store_rss(&accounts, plan.sessions).await)
+        }
+        false => None,
+    };
+    let rows = report::rows(&runs);
+    let targets = report::targets(&rows, idle_rss, &redis_bytes, memory_store.as_ref());
+    report::Report {
+        date: utc_now(),
+        command,
+        quick: plan.quick,
+        machine,
+        accounts: accounts.len(),
+        slapd_load_seconds,
+        idle_rss,
+        rows,
+        runs,
+        redis: redis_bytes,
+        memory_store,
+        targets,
+    }
+}
+
+/// `2026-05-04 09:30 UTC`.
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (y, m, d) = danang_sso::audit::civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}

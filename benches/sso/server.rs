@@ -1,0 +1,86 @@
+//! The danang-sso release binary as a process of its own, so `/proc` gives its own CPU time and memory,
+//! apart from the load generator's. Started from a config file in a private temp dir, stopped on drop.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::client::Http;
+
+/// Built by cargo alongside the bench, with the bench profile (release settings).
+const BINARY: &str = env!("CARGO_BIN_EXE_danang-sso");
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running danang-sso; killed (and its files removed) on drop, also when the bench panics.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub pid: u32,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Server {
+    /// Starts the binary with `sections` (TOML: `[directory]`, `[ldap]`, `[store]`, …) plus its own
+    /// listen address, issuer, keys directory and audit file; waits until discovery answers.
+    pub async fn start(name: &str, sections: &str) -> Server {
+        let dir = std::env::temp_dir().join(format!("danang-sso-bench-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the server's temp dir");
+        let port = crate::harness::free_port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let config = format!(
+            "[server]\nlisten = \"{addr}\"\nissuer = \"http://{addr}\"\n\n[keys]\ndir = \"{keys}\"\n\n\
+             [audit]\noutput = \"file\"\npath = \"{audit}\"\n\n{sections}",
+            keys = dir.join("keys").display(),
+            audit = dir.join("audit.jsonl").display(),
+        );
+        let config_path = dir.join("config.toml");
+        fs::write(&config_path, config).expect("write the server config");
+        let log = fs::File::create(dir.join("server.log")).expect("create the server log");
+        let child = Command::new(BINARY)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
+        let mut server = Server { addr, pid: child.id(), child, dir };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut http = Http::new(self.addr);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("danang-sso exited at start ({status}):\n{}", self.log());
+            }
+            if http.get("/.well-known/openid-configuration", &[]).await.is_ok_and(|r| r.status.is_success()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("danang-sso did not answer within {READY_TIMEOUT:?}:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What the server printed (warnings and errors only).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}

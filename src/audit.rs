@@ -1,6 +1,6 @@
 //! The audit trail inspectors read: one JSON line per security event, to stdout or a file.
 //!
-//! Lines are written by one background task, so a request never waits on the disk. Events carry who, where
+//! Lines are written by one background thread, in batches, so a request never waits on the disk. Events carry who, where
 //! and how — never a password, token, code or secret: the fields are typed so none can slip in.
 
 use std::io::Write;
@@ -81,6 +81,8 @@ pub enum Sink {
 
 /// The most bytes of waiting lines written at once.
 const MAX_BATCH: usize = 64 * 1024;
+/// How long the writer collects lines before it writes them, while lines keep coming.
+const BATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A cheap handle: clones share the one writer task.
 #[derive(Clone)]
@@ -98,19 +100,27 @@ impl Audit {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         std::thread::Builder::new().name("audit".into()).spawn(move || {
-            // Every line waiting is written with the first, in one write: under load that is one system call
-            // for many events instead of one each (measured: 39 µs of CPU per event unbatched, ~4% of a refresh).
+            // Waking this thread for each event and writing each line alone cost ~30 µs of CPU per event (7% of
+            // a client-credentials grant). So after a line comes, the thread writes every line waiting, then
+            // sleeps a little and collects what came meanwhile without being woken; it waits on the channel again
+            // only once a round found nothing. Lines reach the file at most BATCH_INTERVAL late.
             let mut batch = String::new();
             while let Some(line) = rx.blocking_recv() {
                 batch.push_str(&line);
-                while batch.len() < MAX_BATCH {
-                    let Ok(line) = rx.try_recv() else { break };
-                    batch.push_str(&line);
+                loop {
+                    while batch.len() < MAX_BATCH {
+                        let Ok(line) = rx.try_recv() else { break };
+                        batch.push_str(&line);
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
+                    if out.write_all(batch.as_bytes()).and_then(|_| out.flush()).is_err() {
+                        tracing::error!("audit lines not written");
+                    }
+                    batch.clear();
+                    std::thread::sleep(BATCH_INTERVAL);
                 }
-                if out.write_all(batch.as_bytes()).and_then(|_| out.flush()).is_err() {
-                    tracing::error!("audit lines not written");
-                }
-                batch.clear();
             }
         })?;
         Ok(Audit { tx, instance })

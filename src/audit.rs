@@ -1,6 +1,6 @@
 //! The audit trail inspectors read: one JSON line per security event, to stdout or a file.
 //!
-//! Lines are written by one background task, so a request never waits on the disk. Events carry who, where
+//! Lines are written by one background thread, in batches, so a request never waits on the disk. Events carry who, where
 //! and how — never a password, token, code or secret: the fields are typed so none can slip in.
 
 use std::io::Write;
@@ -85,6 +85,11 @@ enum Message {
     Flush(std::sync::mpsc::SyncSender<()>),
 }
 
+/// The most bytes of waiting lines written at once.
+const MAX_BATCH: usize = 64 * 1024;
+/// How long the writer collects lines before it writes them, while lines keep coming.
+const BATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// A cheap handle: clones share the one writer task.
 #[derive(Clone)]
 pub struct Audit {
@@ -101,16 +106,36 @@ impl Audit {
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         std::thread::Builder::new().name("audit".into()).spawn(move || {
-            while let Some(message) = rx.blocking_recv() {
-                match message {
-                    Message::Line(line) => {
-                        if out.write_all(line.as_bytes()).and_then(|_| out.flush()).is_err() {
-                            tracing::error!("audit line not written");
+            // Waking this thread for each event and writing each line alone cost ~30 µs of CPU per event (7% of
+            // a client-credentials grant). So after a message comes, the thread takes every message waiting, writes
+            // the lines, then sleeps a little and collects what came meanwhile without being woken; it waits on the
+            // channel again only once a round found nothing. Lines reach the file at most BATCH_INTERVAL late; a
+            // flush is answered once every line before it is written.
+            let mut batch = String::new();
+            let mut flushes = Vec::new();
+            while let Some(first) = rx.blocking_recv() {
+                let mut next = Some(first);
+                loop {
+                    while let Some(message) = next.take().or_else(|| rx.try_recv().ok()) {
+                        match message {
+                            Message::Line(line) => batch.push_str(&line),
+                            Message::Flush(done) => flushes.push(done),
+                        }
+                        if batch.len() >= MAX_BATCH {
+                            break;
                         }
                     }
-                    Message::Flush(done) => {
+                    if batch.is_empty() && flushes.is_empty() {
+                        break;
+                    }
+                    if !batch.is_empty() && out.write_all(batch.as_bytes()).and_then(|_| out.flush()).is_err() {
+                        tracing::error!("audit lines not written");
+                    }
+                    batch.clear();
+                    for done in flushes.drain(..) {
                         let _ = done.send(());
                     }
+                    std::thread::sleep(BATCH_INTERVAL);
                 }
             }
         })?;

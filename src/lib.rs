@@ -180,14 +180,29 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
 /// The directory `config` names (also for commands that need nothing else, such as `mailbox-name`).
 pub fn open_directory(config: &Config, clock: Clock) -> Result<Arc<dyn Directory>, BuildError> {
     Ok(match config.directory.kind {
-        DirectoryKind::Ldif => Arc::new(match &config.directory.ldif_path {
-            Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
-            None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
-        }),
+        DirectoryKind::Ldif => {
+            let directory = match &config.directory.ldif_path {
+                Some(path) => LdifDirectory::from_file(path).map_err(|e| BuildError::Directory(e.to_string()))?,
+                None => LdifDirectory::parse(config::DEMO_LDIF).map_err(|e| BuildError::Directory(e.to_string()))?,
+            };
+            release_freed_memory();
+            Arc::new(directory)
+        }
         DirectoryKind::Ldap => {
             Arc::new(LdapDirectory::new(&config.ldap, clock).map_err(|e| BuildError::Directory(e.to_string()))?)
         }
     })
+}
+
+/// Hands memory freed so far back to the system. glibc's allocator keeps freed blocks that lie between live
+/// ones, and parsing a large LDIF file leaves its temporary entries there: 20,000 accounts left 60 MB resident,
+/// this brings it to 30 MB (see the README's Performance section).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn start_audit(config: &config::AuditConfig) -> std::io::Result<audit::Audit> {

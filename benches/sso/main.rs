@@ -45,8 +45,10 @@ const PREFIX: &str = "danang-sso:";
 struct Plan {
     quick: bool,
     runs: usize,
-    /// Only these operations (all unless `--only`); `--only` also skips the memory store.
+    /// Only these operations (all unless `--only`).
     ops: Vec<Op>,
+    /// Whether to measure the memory store (not with `--only`, except `--only memory`).
+    memory_store: bool,
     accounts: usize,
     concurrencies: Vec<usize>,
     timing: Timing,
@@ -64,9 +66,12 @@ impl Plan {
         };
         let runs = runs.ok_or("--runs takes a number from 1 to 9")?;
         let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
-        let ops = match value("--only") {
-            None => Op::ALL.to_vec(),
-            Some(name) => vec![name.as_deref().and_then(Op::parse).ok_or("--only takes an operation's name")?],
+        let (ops, memory_store) = match value("--only") {
+            None => (Op::ALL.to_vec(), true),
+            Some(Some(name)) if name == "memory" => (Vec::new(), true),
+            Some(name) => {
+                (vec![name.as_deref().and_then(Op::parse).ok_or("--only takes an operation's name or memory")?], false)
+            }
         };
         let users = match value("--users") {
             None => None,
@@ -84,7 +89,8 @@ impl Plan {
             Plan {
                 quick,
                 runs,
-                ops,
+                ops: ops.clone(),
+                memory_store,
                 accounts: 2_000,
                 concurrencies: vec![16],
                 timing: Timing { warmup: Duration::from_millis(300), measure: Duration::from_secs(1) },
@@ -95,7 +101,8 @@ impl Plan {
             Plan {
                 quick,
                 runs,
-                ops,
+                ops: ops.clone(),
+                memory_store,
                 accounts: 20_000,
                 concurrencies: vec![16, 64, 256],
                 timing: Timing { warmup: Duration::from_secs(1), measure: Duration::from_secs(5) },
@@ -153,10 +160,50 @@ fn main() -> ExitCode {
 
 async fn bench(plan: &Plan, command: String) -> report::Report {
     let machine = procfs::Machine::read();
-    let started = Instant::now();
     let accounts = accounts::generate(plan.accounts);
+    let loaded = match plan.ops.is_empty() {
+        true => UnderLoad::default(),
+        false => under_load(plan, &accounts).await,
+    };
+    let memory_store = match plan.memory_store {
+        true => {
+            eprintln!("memory store: {} sign-ins", report::thousands(plan.sessions));
+            Some(memory::memory_store_rss(&accounts, plan.sessions, !plan.quick).await)
+        }
+        false => None,
+    };
+    let rows = report::rows(&loaded.runs);
+    let targets = report::targets(&rows, loaded.idle_rss, &loaded.redis, memory_store.as_ref());
+    report::Report {
+        date: utc_now(),
+        command,
+        quick: plan.quick,
+        machine,
+        accounts: accounts.len(),
+        slapd_load_seconds: loaded.slapd_load_seconds,
+        idle_rss: loaded.idle_rss,
+        rows,
+        runs: loaded.runs,
+        redis: loaded.redis,
+        memory_store,
+        targets,
+    }
+}
+
+/// What the server with slapd and Redis showed.
+#[derive(Default)]
+struct UnderLoad {
+    slapd_load_seconds: f64,
+    idle_rss: u64,
+    runs: Vec<report::Run>,
+    redis: memory::RedisBytes,
+}
+
+/// Starts slapd, Redis and the server; measures the floors and every operation at every concurrency.
+async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
+    let started = Instant::now();
     let hash = harness::ssha_hash(accounts::PASSWORD);
-    let slapd = harness::Slapd::start_preloaded(&accounts::ldif(&accounts, &hash));
+    let slapd = harness::Slapd::start_preloaded(&accounts::ldif(accounts, &hash));
     let slapd_load_seconds = started.elapsed().as_secs_f64();
     let redis = harness::Redis::start();
     eprintln!("slapd with {} accounts ready in {slapd_load_seconds:.1} s; redis ready", accounts.len());
@@ -202,7 +249,7 @@ async fn bench(plan: &Plan, command: String) -> report::Report {
         eprintln!("run {} of {}: floors", run + 1, plan.runs);
         let floors = report::Floors {
             signatures: floors::signatures(plan.floor_time),
-            directory: floors::directory(&slapd_floor, &accounts, plan.floor_time * 2).await,
+            directory: floors::directory(&slapd_floor, accounts, plan.floor_time * 2).await,
         };
         let mut phases = Vec::new();
         for &op in &plan.ops {
@@ -229,31 +276,8 @@ async fn bench(plan: &Plan, command: String) -> report::Report {
     }
     drop(server);
     // On a Redis of its own: growth in a full one includes its tables doubling, megabytes at a time.
-    memory::isolated(&harness::Redis::start().url, &accounts, &mut redis_bytes).await;
-
-    let memory_store = match plan.ops.len() == Op::ALL.len() {
-        true => {
-            eprintln!("memory store: {} sign-ins", report::thousands(plan.sessions));
-            Some(memory::memory_store_rss(&accounts, plan.sessions).await)
-        }
-        false => None,
-    };
-    let rows = report::rows(&runs);
-    let targets = report::targets(&rows, idle_rss, &redis_bytes, memory_store.as_ref());
-    report::Report {
-        date: utc_now(),
-        command,
-        quick: plan.quick,
-        machine,
-        accounts: accounts.len(),
-        slapd_load_seconds,
-        idle_rss,
-        rows,
-        runs,
-        redis: redis_bytes,
-        memory_store,
-        targets,
-    }
+    memory::isolated(&harness::Redis::start().url, accounts, &mut redis_bytes).await;
+    UnderLoad { slapd_load_seconds, idle_rss, runs, redis: redis_bytes }
 }
 
 /// `2026-05-04 09:30 UTC`.

@@ -22,7 +22,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapResult, Scope, SearchOptions, SearchResult};
-use unicode_normalization::UnicodeNormalization;
 
 use super::{Directory, Refusal, Unavailable, User};
 use crate::clock::Clock;
@@ -170,7 +169,7 @@ impl LdapDirectory {
 
     /// The one account whose mailbox is `mail`, with its groups; `None` when there is none, or more than one.
     async fn find(&self, mail: &str) -> Result<Option<Account>, Unavailable> {
-        let mail = mail.trim().nfc().collect::<String>().to_lowercase();
+        let mail = super::nfc(mail.trim()).to_lowercase();
         let filter = self.schema.user_filter(&mail);
         let (base, attributes) = (self.base_dn.as_str(), self.attributes.as_slice());
         let op = Op::Search { base, scope: Scope::Subtree, filter: &filter, attributes, size_limit: 2 };

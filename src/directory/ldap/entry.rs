@@ -5,10 +5,9 @@
 //! here every value stays bytes until an attribute's meaning says how to read it.
 
 use ldap3::ResultEntry;
-use unicode_normalization::UnicodeNormalization;
 
 use super::schema::{Groups, Schema};
-use crate::directory::{MailboxKind, User};
+use crate::directory::{MailboxKind, User, nfc};
 
 /// One entry of a search result: its DN and every attribute's raw values.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +30,7 @@ impl RawEntry {
             let values = pair.next()?.expect_constructed()?.into_iter().map(|v| v.expect_primitive());
             attributes.push((name, values.collect::<Option<Vec<_>>>()?));
         }
-        Some(RawEntry { dn: dn.nfc().collect(), attributes })
+        Some(RawEntry { dn: nfc(&dn), attributes })
     }
 
     /// An entry built by hand, for unit tests.
@@ -52,7 +51,7 @@ impl RawEntry {
 
     /// Every UTF-8 value of `name`, NFC-normalised; other values are skipped.
     pub(super) fn texts<'a>(&'a self, name: &str) -> impl Iterator<Item = String> + 'a {
-        self.values(name).filter_map(|v| std::str::from_utf8(v).ok()).map(|text| text.nfc().collect())
+        self.values(name).filter_map(|v| std::str::from_utf8(v).ok()).map(nfc)
     }
 
     pub(super) fn first(&self, name: &str) -> Option<String> {
@@ -157,7 +156,7 @@ pub(super) fn first_rdn_value(dn: &str) -> Option<String> {
         }
     }
     bytes.truncate(kept);
-    let value: String = String::from_utf8(bytes).ok()?.nfc().collect();
+    let value: String = nfc(&String::from_utf8(bytes).ok()?);
     (!value.is_empty()).then_some(value)
 }
 

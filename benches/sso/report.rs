@@ -144,7 +144,8 @@ pub fn targets(rows: &[Row], idle_rss: u64, redis: &RedisBytes, memory: Option<&
     if let Some(login) = at(Op::Login) {
         let users = login.measured.concurrency;
         let rate = login.measured.per_second;
-        push(format!("login flows at {users} users"), "≥ 1,200/s", format!("{rate:.0}/s"), rate >= 1200.0);
+        let shown = format!("{}/s", thousands(rate as u64));
+        push(format!("login flows at {users} users"), "≥ 1,200/s", shown, rate >= 1200.0);
         let p99 = login.measured.p99_ms;
         push(format!("login p99 at {users} users"), "< 50 ms", format!("{p99:.1} ms"), p99 < 50.0);
         if let Some(ratio) = login.cpu_over_floor {
@@ -158,7 +159,8 @@ pub fn targets(rows: &[Row], idle_rss: u64, redis: &RedisBytes, memory: Option<&
     }
     for op in [Op::Discovery, Op::Jwks].into_iter().filter(|&op| rows.iter().any(|r| r.measured.op == op)) {
         let rate = best(op);
-        push(format!("{} (best concurrency)", op.name()), "≥ 50,000/s", format!("{rate:.0}/s"), rate >= 50_000.0);
+        let shown = format!("{}/s", thousands(rate as u64));
+        push(format!("{} (best concurrency)", op.name()), "≥ 50,000/s", shown, rate >= 50_000.0);
     }
     let mb = |bytes: u64| bytes as f64 / 1e6;
     if idle_rss > 0 {

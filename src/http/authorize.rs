@@ -125,22 +125,20 @@ pub async fn login(
         tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }
-    let cookie_name = &app.provider.session.cookie_name;
-    let cookie = cookies::get(&headers, cookie_name);
+    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
     let result = app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await;
-    match &result {
-        Ok(LoginResult::Success { .. }) => app.metrics.sign_in("success", "none"),
-        Ok(LoginResult::Refused { reason, .. }) => app.metrics.sign_in("refused", reason),
-        Err(Error::Unavailable(_)) => app.metrics.sign_in("unavailable", "none"),
-        Err(_) => app.metrics.sign_in("error", "none"),
-    }
+    cookies::count_sign_in(
+        &app,
+        match &result {
+            Ok(LoginResult::Success { .. }) => Ok(None),
+            Ok(LoginResult::Refused { reason, .. }) => Ok(Some(*reason)),
+            Err(e) => Err(e),
+        },
+    );
     match result {
         Ok(LoginResult::Success { response, cookie, .. }) => {
             let mut response = pages::auth_response(lang, &response);
-            if let Some(secret) = cookie {
-                let value = cookies::set(cookie_name, &secret, app.provider.session.ttl_secs, app.secure_cookies);
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            cookies::attach_session(&app, &mut response, cookie);
             response
         }
         Ok(LoginResult::Refused { message, .. }) => show(pages::Notice::Login(message)),

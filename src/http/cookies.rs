@@ -28,6 +28,25 @@ pub fn set_strict(name: &str, value: &str, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
+/// Sets the SSO session cookie on `response` when a sign-in started a new session (`secret`).
+pub fn attach_session(app: &crate::App, response: &mut axum::response::Response, secret: Option<String>) {
+    if let Some(secret) = secret {
+        let session = &app.provider.session;
+        let value = set(&session.cookie_name, &secret, session.ttl_secs, app.secure_cookies);
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+}
+
+/// Counts a posted sign-in form in the metrics: `Ok(None)` signed in, `Ok(Some(reason))` refused.
+pub fn count_sign_in(app: &crate::App, outcome: Result<Option<&'static str>, &crate::error::Error>) {
+    match outcome {
+        Ok(None) => app.metrics.sign_in("success", "none"),
+        Ok(Some(reason)) => app.metrics.sign_in("refused", reason),
+        Err(crate::error::Error::Unavailable(_)) => app.metrics.sign_in("unavailable", "none"),
+        Err(_) => app.metrics.sign_in("error", "none"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

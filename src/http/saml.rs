@@ -210,18 +210,23 @@ pub async fn login(
         tracing::warn!(sp = %sp.entity_id, "SAML sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }
-    let cookie_name = &app.provider.session.cookie_name;
-    let cookie = cookies::get(&headers, cookie_name);
-    match app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx, None).await {
+    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
+    let result = app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx, None).await;
+    cookies::count_sign_in(
+        &app,
+        match &result {
+            Ok(SignIn::Success { .. }) => Ok(None),
+            Ok(SignIn::Refused { reason, .. }) => Ok(Some(*reason)),
+            Err(e) => Err(e),
+        },
+    );
+    match result {
         Ok(SignIn::Success { session, cookie, user, .. }) => {
             let mut response = match saml.assert(&app.provider, &req, &session, &user, &ctx).await {
                 Ok(r) => pages::auth_response(lang, &r),
                 Err(e) => pages::error(lang, e),
             };
-            if let Some(secret) = cookie {
-                let value = cookies::set(cookie_name, &secret, app.provider.session.ttl_secs, app.secure_cookies);
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            cookies::attach_session(&app, &mut response, cookie);
             response
         }
         Ok(SignIn::Refused { message, .. }) => show(pages::Notice::Login(message)),

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use danang_sso::config::LdapConfig;
+use danang_sso::directory::ldap::AccountSearch;
 use ldap3::{LdapConnAsync, Scope, SearchEntry, SearchOptions};
 use serde::Serialize;
 
@@ -20,21 +22,6 @@ use crate::procfs;
 
 /// A bound on calls, besides the time bound.
 const MAX_CALLS: u64 = 1_000_000;
-/// The server's default `[ldap] pool_size`: as many searches and binds in flight.
-const LDAP_CONCURRENCY: usize = 8;
-/// What the server asks for with the openldap preset (see `src/directory/ldap/schema.rs`).
-const ATTRIBUTES: [&str; 10] = [
-    "entryUUID",
-    "mail",
-    "displayName",
-    "cn",
-    "givenName",
-    "sn",
-    "ou",
-    "employeeType",
-    "memberOf",
-    "pwdAccountLockedTime",
-];
 
 /// CPU microseconds per call on one core.
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +101,8 @@ pub struct Slapd<'a> {
     pub pid: u32,
 }
 
-/// Measures search + bind pairs: one connection pair alone, then [`LDAP_CONCURRENCY`] pairs for `duration`.
+/// Measures search + bind pairs: one connection pair alone, then as many pairs as the server's default
+/// `[ldap] pool_size` for `duration`.
 pub async fn directory(slapd: &Slapd<'_>, accounts: &[Account], duration: Duration) -> Directory {
     let mut alone = Pair::open(slapd).await;
     let started = Instant::now();
@@ -126,7 +114,8 @@ pub async fn directory(slapd: &Slapd<'_>, accounts: &[Account], duration: Durati
     let sequential_latency_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(sequential.max(1));
 
     let mut pairs = Vec::new();
-    for _ in 0..LDAP_CONCURRENCY {
+    let concurrency = LdapConfig::default().pool_size;
+    for _ in 0..concurrency {
         pairs.push(Pair::open(slapd).await);
     }
     let (client, server, from) =
@@ -136,7 +125,7 @@ pub async fn directory(slapd: &Slapd<'_>, accounts: &[Account], duration: Durati
         .into_iter()
         .enumerate()
         .map(|(n, mut pair)| {
-            let accounts: Vec<Account> = accounts.iter().skip(n).step_by(LDAP_CONCURRENCY).cloned().collect();
+            let accounts: Vec<Account> = accounts.iter().skip(n).step_by(concurrency).cloned().collect();
             let base = slapd.base_dn.to_owned();
             tokio::spawn(async move {
                 let mut done = 0u64;
@@ -154,7 +143,7 @@ pub async fn directory(slapd: &Slapd<'_>, accounts: &[Account], duration: Durati
     }
     let (seconds, done_f) = (from.elapsed().as_secs_f64(), done.max(1) as f64);
     Directory {
-        concurrency: LDAP_CONCURRENCY,
+        concurrency,
         pairs_per_second: done as f64 / seconds,
         client_cpu_us: (procfs::cpu_seconds(std::process::id()) - client) * 1e6 / done_f,
         slapd_cpu_us: (procfs::cpu_seconds(slapd.pid) - server) * 1e6 / done_f,
@@ -166,6 +155,9 @@ pub async fn directory(slapd: &Slapd<'_>, accounts: &[Account], duration: Durati
 struct Pair {
     search: ldap3::Ldap,
     bind: ldap3::Ldap,
+    /// The server's own account search (the default `[ldap]` config, as the bench's server runs).
+    query: AccountSearch,
+    attributes: Vec<String>,
 }
 
 impl Pair {
@@ -177,16 +169,18 @@ impl Pair {
         };
         let mut search = connect().await;
         search.simple_bind(slapd.service_dn, slapd.service_password).await.and_then(|r| r.success()).expect("bind");
-        Pair { search, bind: connect().await }
+        let query = AccountSearch::new(&LdapConfig::default());
+        let attributes = query.attributes();
+        Pair { search, bind: connect().await, query, attributes }
     }
 
     /// Finds the account by mailbox as the server does, then binds as it with its password.
     async fn search_and_bind(&mut self, base: &str, account: &Account) {
-        let filter = format!("(&(objectClass=inetOrgPerson)(mail={}))", ldap3::ldap_escape(&account.mail));
+        let filter = self.query.filter(&account.mail);
         let (entries, _) = self
             .search
             .with_search_options(SearchOptions::new().sizelimit(2))
-            .search(base, Scope::Subtree, &filter, ATTRIBUTES.to_vec())
+            .search(base, Scope::Subtree, &filter, self.attributes.clone())
             .await
             .and_then(|r| r.success())
             .expect("the account search succeeds");

@@ -32,6 +32,26 @@ use entry::{Account, RawEntry};
 use pool::Pool;
 use schema::Schema;
 
+/// The account search this adapter makes — its filter and attributes for a config — for tools that must ask the
+/// directory exactly what the service asks (the benchmark's LDAP floor).
+pub struct AccountSearch(Schema);
+
+impl AccountSearch {
+    pub fn new(config: &LdapConfig) -> AccountSearch {
+        AccountSearch(Schema::new(config))
+    }
+
+    /// The search filter for a mailbox (RFC 4515-escaped).
+    pub fn filter(&self, mail: &str) -> String {
+        self.0.user_filter(mail)
+    }
+
+    /// The attributes requested with it.
+    pub fn attributes(&self) -> Vec<String> {
+        self.0.attributes()
+    }
+}
+
 /// Entries per page when listing every account (Simple Paged Results, RFC 2696).
 const PAGE_SIZE: i32 = 500;
 

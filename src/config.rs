@@ -175,11 +175,13 @@ pub struct SessionConfig {
     /// Lifetime of an SSO session from sign-in (seconds).
     pub ttl_secs: u64,
     pub cookie_name: String,
+    /// Live SSO sessions one account may have; a new sign-in past it ends the oldest (`too_many_sessions`).
+    pub max_per_account: usize,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { ttl_secs: 10 * 3600, cookie_name: "danang_sso".into() }
+        Self { ttl_secs: 10 * 3600, cookie_name: "danang_sso".into(), max_per_account: 100 }
     }
 }
 
@@ -308,6 +310,9 @@ impl Config {
         let t = &self.throttle;
         if t.account_free_failures > t.account_max_failures || t.ip_free_failures > t.ip_max_failures {
             out.push(ConfigError::new("throttle", "free failures must not exceed max failures"));
+        }
+        if self.session.max_per_account == 0 {
+            out.push(ConfigError::new("session.max_per_account", "must be at least 1"));
         }
         if self.store.kind == StoreKind::Redis {
             match self.store.redis_url.as_deref().map(url::Url::parse) {

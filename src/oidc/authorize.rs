@@ -2,7 +2,7 @@
 //! check a posted password; hand out a single-use code.
 
 use super::request::{AuthRequest, Prompt, RedirectError};
-use super::{Provider, random_id, random_token, secret_hash};
+use super::{Provider, new_session_secret, random_id, random_token, secret_hash, session_id};
 use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
@@ -112,7 +112,7 @@ impl Provider {
     /// The live session a cookie points at.
     pub async fn session_for_cookie(&self, cookie: Option<&str>) -> Result<Option<Session>, Error> {
         match cookie {
-            Some(secret) if !secret.is_empty() => Ok(self.store.session(&secret_hash(secret)).await?),
+            Some(secret) if !secret.is_empty() => Ok(self.store.session(&session_id(secret)).await?),
             _ => Ok(None),
         }
     }
@@ -221,9 +221,9 @@ impl Provider {
                 if let Some(old) = other {
                     self.end_session(&old.id, ctx, Event::new("logout").reason("another_account_signed_in")).await?;
                 }
-                let secret = random_token();
+                let secret = new_session_secret(&user.mail);
                 let session = Session {
-                    id: secret_hash(&secret),
+                    id: session_id(&secret),
                     account: user.mail.clone(),
                     subject: user.id.clone(),
                     auth_time: now,
@@ -247,6 +247,9 @@ impl Provider {
             },
         )?;
         self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
+        if cookie.is_some() {
+            self.keep_sessions_within_ceiling(&session.account, &session.id, ctx).await?;
+        }
         let response = code.map(|(_, _, response)| response);
         Ok(SignIn::Success { session, cookie, user: Box::new(user), response })
     }
@@ -304,7 +307,8 @@ impl Provider {
             sid: session.id.clone(),
             auth_time: session.auth_time,
             user,
-            grant_id: random_id(),
+            // The grant lives beside its session in a shared store: same locality tag.
+            grant_id: crate::store::tagged(crate::store::tag_of(&session.id), &random_id()),
             expires_at: now + self.tokens.code_ttl_secs,
         };
         let code_hash = secret_hash(&code);

@@ -5,6 +5,7 @@
 
 pub mod assertion;
 pub mod authorize;
+mod ceiling;
 pub mod claims;
 pub mod clients;
 pub mod discovery;
@@ -72,4 +73,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// How secrets are named in the store: base64url SHA-256, so a store dump holds nothing usable.
 pub fn secret_hash(secret: &str) -> String {
     B64.encode(sha256(secret.as_bytes()))
+}
+
+/// A new session cookie secret for `account`: its locality tag (`store::account_tag`), `~`, 256 random bits.
+pub fn new_session_secret(account: &str) -> String {
+    crate::store::tagged(&crate::store::account_tag(account), &random_token())
+}
+
+/// The session id (`sid`) a cookie secret stands for: the secret's locality tag, `~`, the secret's hash; just the
+/// hash for a secret without a tag (the secret itself never reaches the store).
+pub fn session_id(secret: &str) -> String {
+    match secret.split_once(crate::store::TAG_SEPARATOR) {
+        Some((tag, _)) => crate::store::tagged(tag, &secret_hash(secret)),
+        None => secret_hash(secret),
+    }
 }

@@ -51,6 +51,10 @@ impl Store for Metered {
         self.timed("sessions_of", self.inner.sessions_of(account)).await
     }
 
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        self.timed("sessions_beyond", self.inner.sessions_beyond(account, keep)).await
+    }
+
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
         self.timed("end_session", self.inner.end_session(id)).await
     }

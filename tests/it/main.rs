@@ -27,5 +27,6 @@ mod saml;
 mod saml_logout;
 mod saml_sp;
 mod shared_store;
+mod store_index;
 mod store_suite;
 mod tokens;

@@ -15,11 +15,13 @@ mod check;
 mod city;
 mod clients;
 mod ldap;
+mod oidc;
 mod security;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
+pub use oidc::OidcConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
@@ -48,6 +50,8 @@ pub struct Config {
     pub directory_page: DirectoryPageConfig,
     /// The SAML 2.0 identity provider and its service providers.
     pub saml: saml::SamlConfig,
+    /// Request styles required of every OIDC client (pushed authorization requests).
+    pub oidc: OidcConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -326,6 +330,7 @@ impl Config {
             }
         }
         self.saml.problems(&mut out);
+        self.oidc.problems(&mut out);
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");

@@ -17,6 +17,10 @@ pub enum Outcome {
     Respond(AuthResponse),
     /// Show the sign-in form.
     Login,
+    /// `prompt=select_account` with a live session: continue as this person, or use another mailbox.
+    SelectAccount(Box<User>),
+    /// Show this person the consent page (the scopes the app asks for) before the app gets a code.
+    Consent(Box<User>),
 }
 
 /// An authorization response for the client's registered redirect URI: a code or an error, with `state` and `iss`.
@@ -79,6 +83,12 @@ pub enum LoginResult {
         cookie: Option<String>,
         session: Session,
     },
+    /// Signed in, but the app needs the person's consent first: show it, setting the cookie to `cookie`.
+    Consent {
+        cookie: Option<String>,
+        session: Session,
+        user: Box<User>,
+    },
     Refused {
         message: LoginMessage,
         reason: &'static str,
@@ -129,7 +139,8 @@ impl Provider {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
                 match self.recheck(&session, ctx).await? {
-                    Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
+                    Some(user) if req.select_account => Ok(Outcome::SelectAccount(Box::new(user))),
+                    Some(user) => self.answer(req, &session, user).await,
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
                 }
@@ -137,6 +148,25 @@ impl Provider {
             Decision::LoginRequired => Ok(Outcome::Respond(self.login_required(req))),
             Decision::AskPassword => Ok(Outcome::Login),
         }
+    }
+
+    /// Answers a request in a live, rechecked session: a code, or the consent page first (`consent_required`
+    /// for `prompt=none`).
+    pub(super) async fn answer(&self, req: &AuthRequest, session: &Session, user: User) -> Result<Outcome, Error> {
+        if !self.consent_needed(req, session).await? {
+            return Ok(Outcome::Respond(self.issue_code(req, session, user).await?));
+        }
+        if req.prompt == Prompt::None {
+            let e = RedirectError {
+                redirect_uri: req.redirect_uri.clone(),
+                error: "consent_required",
+                description: "the person has not agreed to what this app asks for".into(),
+                state: req.state.clone(),
+                form_post: req.form_post,
+            };
+            return Ok(Outcome::Respond(self.error_response(&e)));
+        }
+        Ok(Outcome::Consent(Box::new(user)))
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
@@ -161,6 +191,17 @@ impl Provider {
         cookie: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<LoginResult, Error> {
+        if req.consent || req.client.consent {
+            // The code waits for the consent check (and maybe the page).
+            return match self.sign_in(&req.client.id, username, password, cookie, ctx, None).await? {
+                SignIn::Success { session, cookie, user, .. } => match self.answer(req, &session, *user).await? {
+                    Outcome::Respond(response) => Ok(LoginResult::Success { response, cookie, session }),
+                    Outcome::Consent(user) => Ok(LoginResult::Consent { cookie, session, user }),
+                    _ => Err(Error::Internal("unexpected outcome after a sign-in".into())),
+                },
+                SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
+            };
+        }
         match self.sign_in(&req.client.id, username, password, cookie, ctx, Some(req)).await? {
             SignIn::Success { session, cookie, response: Some(response), .. } => {
                 Ok(LoginResult::Success { response, cookie, session })
@@ -288,7 +329,12 @@ impl Provider {
     }
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).
-    async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<AuthResponse, Error> {
+    pub(super) async fn issue_code(
+        &self,
+        req: &AuthRequest,
+        session: &Session,
+        user: User,
+    ) -> Result<AuthResponse, Error> {
         let (code_hash, code, response) = self.new_code(req, session, user);
         self.store.put_code(&code_hash, &code).await?;
         Ok(response)

@@ -8,11 +8,14 @@ pub mod authorize;
 mod ceiling;
 pub mod claims;
 pub mod clients;
+pub mod consent;
 pub mod discovery;
 pub mod incident;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod pkce;
+pub mod prompt;
 pub mod request;
 pub mod token;
 
@@ -23,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 use crate::audit::Audit;
 use crate::clock::Clock;
-use crate::config::{SessionConfig, TokensConfig};
+use crate::config::{OidcConfig, SessionConfig, TokensConfig};
 use crate::directory::Directory;
 use crate::keys::KeyRing;
 use crate::policy::Policy;
@@ -47,6 +50,8 @@ pub struct Provider {
     pub notifier: Arc<dyn logout::Notifier>,
     pub throttle: Throttle,
     pub audit: Audit,
+    /// Pushed authorization requests: their lifetime.
+    pub oidc: OidcConfig,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

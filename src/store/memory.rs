@@ -64,6 +64,10 @@ struct Inner {
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
     last_sign_in: HashMap<String, u64>,
+    /// request_uri hash → (record, expires_at): pushed authorization requests.
+    pushed: HashMap<String, (String, u64)>,
+    /// (account, client_id) → (record, expires_at).
+    consents: HashMap<(String, String), (String, u64)>,
     last_sweep: u64,
 }
 
@@ -108,6 +112,8 @@ impl Inner {
         });
         self.grants.retain(|_, g| g.expires_at > now);
         self.counters.retain(|_, (_, until)| *until > now);
+        self.pushed.retain(|_, (_, until)| *until > now);
+        self.consents.retain(|_, (_, until)| *until > now);
     }
 
     /// Forgets a grant and its index entries.
@@ -294,6 +300,38 @@ impl Store for MemoryStore {
 
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.lock().last_sign_in.get(account).copied())
+    }
+
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.sweep(self.clock.now());
+        inner.pushed.insert(handle_hash.to_owned(), (record.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().pushed.remove(handle_hash).filter(|(_, until)| *until > now).map(|(record, _)| record))
+    }
+
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.sweep(self.clock.now());
+        inner.consents.insert((account.to_owned(), client_id.to_owned()), (record.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        let entry = inner.consents.get(&(account.to_owned(), client_id.to_owned()));
+        Ok(entry.filter(|(_, until)| *until > now).map(|(record, _)| record.clone()))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -167,6 +167,23 @@ pub trait Store: Send + Sync {
         Ok(self.last_sign_ins().await?.into_iter().find(|(a, _)| a == account).map(|(_, at)| at))
     }
 
+    /// Keeps a pushed authorization request (RFC 9126), opaque to the store, under the hash of its `request_uri`
+    /// until `expires_at`. Any instance may take it.
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError>;
+    /// Takes a pushed request atomically: of two concurrent takes exactly one gets it; an expired one is gone.
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError>;
+    /// Remembers an account's consent to a client (an opaque record) until `expires_at`, replacing the last one.
+    /// One record per (account, client): checking it costs one read, whatever the account's history.
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// The consent record of an account for a client, while it lives.
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -16,6 +16,8 @@
 //! | `{T}ag:{account}` | sorted set | grant id scored by expires_at: an account's grants (incident response) | its last grant ends |
 //! | `c:{code_hash}` | hash | `g` grant id, `e` expires_at, `d` details (dropped when spent) | `e` + spent-code grace |
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
+//! | `par:{request_uri_hash}` | string | `expires_at`, newline, a pushed authorization request | its `expires_at` |
+//! | `cs:{account}:{client_id}` | string | `expires_at`, newline, a consent record | its `expires_at` |
 //! | `last-sign-in` | hash | account → time | never |
 //!
 //! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
@@ -81,6 +83,12 @@ impl Keys {
     fn counter(&self, key: &str) -> String {
         format!("{}n:{key}", self.prefix)
     }
+    fn pushed(&self, hash: &str) -> String {
+        format!("{}par:{hash}", self.prefix)
+    }
+    fn consent(&self, account: &str, client_id: &str) -> String {
+        format!("{}cs:{account}:{client_id}", self.prefix)
+    }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
     }
@@ -116,6 +124,28 @@ impl RedisStore {
     /// `value` while `expires_at` is ahead of the service clock (Redis may not have dropped it yet).
     fn live<T>(&self, expires_at: u64, value: T) -> Option<T> {
         (expires_at > self.clock.now()).then_some(value)
+    }
+
+    /// Stores `record` under `key` until `expires_at`, the expiry in front so reads can check the service clock.
+    async fn put_expiring(
+        &self,
+        op: &'static str,
+        key: String,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let Some(ttl) = self.ttl(expires_at) else { return Ok(()) };
+        let set = cmd("SET", (key, format!("{expires_at}\n{record}"), "EX", ttl));
+        self.conn.send(op, Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    /// The record of a value written by [`RedisStore::put_expiring`], while the service clock says it lives.
+    fn expiring(&self, text: Option<String>) -> Result<Option<String>, StoreError> {
+        let Some(text) = text else { return Ok(None) };
+        let (expires_at, record) =
+            text.split_once('\n').ok_or_else(|| StoreError("redis: unreadable expiring record".into()))?;
+        let expires_at: u64 = expires_at.parse().map_err(|_| StoreError("redis: unreadable record expiry".into()))?;
+        Ok(self.live(expires_at, record.to_owned()))
     }
 
     fn live_grant(&self, id: &str, text: Option<String>) -> Result<Option<Grant>, StoreError> {
@@ -326,6 +356,33 @@ impl Store for RedisStore {
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         let get = cmd("HGET", (self.keys.last_sign_in(), account));
         self.conn.send("last_sign_in", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put_expiring("put_pushed_request", self.keys.pushed(handle_hash), record, expires_at).await
+    }
+
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
+        // GETDEL is one command: of two instances taking the same request_uri, one gets it.
+        let take = cmd("GETDEL", self.keys.pushed(handle_hash));
+        let text = self.conn.send("take_pushed_request", Retry::NotSent, Request::Cmd(&take)).await?;
+        self.expiring(text)
+    }
+
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.put_expiring("put_consent", self.keys.consent(account, client_id), record, expires_at).await
+    }
+
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        let get = cmd("GET", self.keys.consent(account, client_id));
+        let text = self.conn.send("consent", Retry::Idempotent, Request::Cmd(&get)).await?;
+        self.expiring(text)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

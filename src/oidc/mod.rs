@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod incident;
 pub mod introspect;
 pub mod logout;
+pub mod outage;
 pub mod pkce;
 pub mod request;
 pub mod token;
@@ -46,6 +47,8 @@ pub struct Provider {
     pub notifier: Arc<dyn logout::Notifier>,
     pub throttle: Throttle,
     pub audit: Audit,
+    /// Re-checks while the directory is down (`[directory] outage_grace_secs`).
+    pub outage: outage::OutageGrace,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
 use crate::clock::Clock;
 use crate::directory::User;
 
@@ -28,6 +28,8 @@ struct Inner {
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
     last_sign_in: HashMap<String, u64>,
+    /// account → (the directory's last good answer, forget at).
+    directory_checks: HashMap<String, (DirectoryCheck, u64)>,
     last_sweep: u64,
 }
 
@@ -71,6 +73,7 @@ impl Inner {
         });
         self.grants.retain(|_, g| g.expires_at > now);
         self.counters.retain(|_, (_, until)| *until > now);
+        self.directory_checks.retain(|_, (_, until)| *until > now);
         let grants = &self.grants;
         self.by_session.retain(|_, ids| {
             ids.retain(|id| grants.contains_key(id));
@@ -241,6 +244,30 @@ impl Store for MemoryStore {
 
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.lock().last_sign_in.get(account).copied())
+    }
+
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        inner.directory_checks.insert(account.to_owned(), (check.clone(), now + keep_secs));
+        Ok(())
+    }
+
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        Ok(inner.directory_checks.get(account).filter(|(_, until)| *until > now).map(|(check, _)| check.clone()))
+    }
+
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
+        self.lock().directory_checks.remove(account);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@
 //! | `sg:{sid}` | hash | grant id → expires_at: the grants made in a session | its last grant ends |
 //! | `ag:{account}` | hash | grant id → expires_at: an account's grants (incident response) | its last grant ends |
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
+//! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
 //! | `last-sign-in` | hash | account → time | never |
 //!
 //! Compound operations are Lua scripts (`scripts`), so they stay atomic across instances. TTLs are computed
@@ -26,7 +27,7 @@ mod scripts;
 use async_trait::async_trait;
 use redis::{Cmd, ToRedisArgs};
 
-use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
 use crate::clock::Clock;
 use crate::config::StoreConfig;
 use crate::directory::User;
@@ -70,6 +71,9 @@ impl Keys {
     }
     fn counter(&self, key: &str) -> String {
         format!("{}n:{key}", self.prefix)
+    }
+    fn directory_check(&self, account: &str) -> String {
+        format!("{}d:{account}", self.prefix)
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
@@ -310,6 +314,29 @@ impl Store for RedisStore {
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         let get = cmd("HGET", (self.keys.last_sign_in(), account));
         self.conn.send("last_sign_in", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(check).map_err(|e| StoreError(format!("directory check: {e}")))?;
+        let set = cmd("SET", (self.keys.directory_check(account), json, "EX", keep_secs.max(1)));
+        self.conn.send("put_directory_check", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
+        let get = cmd("GET", self.keys.directory_check(account));
+        let json: Option<String> = self.conn.send("directory_check", Retry::Idempotent, Request::Cmd(&get)).await?;
+        // A record this version cannot read is no record: the grace is an extra, never a reason for a 500.
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
+        let del = cmd("DEL", self.keys.directory_check(account));
+        self.conn.send("forget_directory_check", Retry::Idempotent, Request::Cmd(&del)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -114,12 +114,21 @@ pub enum DirectoryKind {
     Ldap,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DirectoryConfig {
     pub kind: DirectoryKind,
     /// The LDIF file for `kind = "ldif"`; unset means the demo directory built into the binary.
     pub ldif_path: Option<PathBuf>,
+    /// While the directory cannot be reached, SSO reuse and refreshes go on for an account whose last successful
+    /// directory check is younger than this (seconds); password sign-ins still need the directory. 0: off.
+    pub outage_grace_secs: u64,
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        Self { kind: DirectoryKind::default(), ldif_path: None, outage_grace_secs: 3600 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

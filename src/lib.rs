@@ -140,6 +140,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
         oidc: config.oidc.clone(),
+        outage: oidc::outage::OutageGrace { secs: config.directory.outage_grace_secs, metrics: metrics.clone() },
     };
     let saml = if config.saml.enabled {
         let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())

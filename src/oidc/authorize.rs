@@ -171,7 +171,8 @@ impl Provider {
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
     pub(crate) async fn recheck(&self, session: &Session, ctx: &RequestContext) -> Result<Option<User>, Error> {
-        match self.directory.lookup(&session.account).await? {
+        let grace = Event::new("directory_outage_grace").sid(&session.id);
+        match self.lookup_with_grace(&session.account, "sso", grace, ctx).await? {
             Ok(user) if user.id == session.subject && self.policy.allows(&user.mail) => Ok(Some(user)),
             outcome => {
                 let reason = outcome.err().map(Refusal::as_str).unwrap_or("account_changed");
@@ -245,7 +246,12 @@ impl Provider {
             Ok(_) => {
                 return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
             }
-            Err(refusal) => return self.failed(client, Some(&mail), ctx, refusal.as_str()).await,
+            Err(refusal) => {
+                if refusal != Refusal::WrongPassword {
+                    self.forget_directory_check(&mail).await?;
+                }
+                return self.failed(client, Some(&mail), ctx, refusal.as_str()).await;
+            }
         };
         let now = self.clock.now();
         // Only now, with the password proved right: dormancy is nobody else's business.
@@ -280,6 +286,7 @@ impl Provider {
             self.throttle.succeeded(self.store.as_ref(), &mail),
             self.store.put_session(&session),
             self.store.record_sign_in(&session.account, now),
+            self.remember_directory_check(&user.mail, &user),
             async {
                 match &code {
                     Some((hash, record, _)) => self.store.put_code(hash, record).await,

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod incident;
 pub mod introspect;
 pub mod logout;
+pub mod outage;
 pub mod par;
 pub mod pkce;
 pub mod prompt;
@@ -52,6 +53,8 @@ pub struct Provider {
     pub audit: Audit,
     /// Pushed authorization requests: their lifetime.
     pub oidc: OidcConfig,
+    /// Re-checks while the directory is down (`[directory] outage_grace_secs`).
+    pub outage: outage::OutageGrace,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

@@ -189,7 +189,7 @@ impl Provider {
         }
         let scope = narrow_scope(&grant.scope, p.scope.as_deref())?;
         let user = match &grant.user {
-            Some(user) => Some(self.recheck_user(user, grant_id, ctx).await?),
+            Some(user) => Some(self.recheck_user(user, &grant, ctx).await?),
             None => None,
         };
         let next = random_token();
@@ -210,8 +210,12 @@ impl Provider {
     }
 
     /// The account as the directory sees it now; a disabled, removed or disallowed account revokes the grant.
-    async fn recheck_user(&self, user: &User, grant_id: &str, ctx: &RequestContext) -> Result<User, Error> {
-        match self.directory.lookup(&user.mail).await? {
+    /// While the directory is down, the account's last good answer within the outage grace stands in for it.
+    async fn recheck_user(&self, user: &User, grant: &Grant, ctx: &RequestContext) -> Result<User, Error> {
+        let grant_id = grant.id.as_str();
+        let mut grace = Event::new("directory_outage_grace").client(&grant.client_id);
+        grace.sid = grant.sid.clone();
+        match self.lookup_with_grace(&user.mail, "refresh", grace, ctx).await? {
             Ok(now) if now.id == user.id && self.policy.allows(&now.mail) => Ok(now),
             outcome => {
                 self.store.revoke_grant(grant_id).await?;

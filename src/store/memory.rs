@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
 use crate::clock::Clock;
 use crate::directory::User;
 
@@ -68,6 +68,8 @@ struct Inner {
     pushed: HashMap<String, (String, u64)>,
     /// (account, client_id) → (record, expires_at).
     consents: HashMap<(String, String), (String, u64)>,
+    /// account → (the directory's last good answer, forget at).
+    directory_checks: HashMap<String, (DirectoryCheck, u64)>,
     last_sweep: u64,
 }
 
@@ -114,6 +116,7 @@ impl Inner {
         self.counters.retain(|_, (_, until)| *until > now);
         self.pushed.retain(|_, (_, until)| *until > now);
         self.consents.retain(|_, (_, until)| *until > now);
+        self.directory_checks.retain(|_, (_, until)| *until > now);
     }
 
     /// Forgets a grant and its index entries.
@@ -332,6 +335,30 @@ impl Store for MemoryStore {
         let inner = self.lock();
         let entry = inner.consents.get(&(account.to_owned(), client_id.to_owned()));
         Ok(entry.filter(|(_, until)| *until > now).map(|(record, _)| record.clone()))
+    }
+
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        inner.directory_checks.insert(account.to_owned(), (check.clone(), now + keep_secs));
+        Ok(())
+    }
+
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        Ok(inner.directory_checks.get(account).filter(|(_, until)| *until > now).map(|(check, _)| check.clone()))
+    }
+
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
+        self.lock().directory_checks.remove(account);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

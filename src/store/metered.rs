@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, Grant, Redemption, Rotation, Session, Store, StoreError};
+use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, Session, Store, StoreError};
 use crate::directory::User;
 use crate::telemetry::Metrics;
 
@@ -133,6 +133,23 @@ impl Store for Metered {
 
     async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
         self.timed("consent", self.inner.consent(account, client_id)).await
+    }
+
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError> {
+        self.timed("put_directory_check", self.inner.put_directory_check(account, check, keep_secs)).await
+    }
+
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
+        self.timed("directory_check", self.inner.directory_check(account)).await
+    }
+
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
+        self.timed("forget_directory_check", self.inner.forget_directory_check(account)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

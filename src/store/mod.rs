@@ -84,6 +84,14 @@ pub enum Rotation {
     Unknown,
 }
 
+/// The directory's last good answer about an account: when, and what it said. A directory outage is bridged with
+/// it (`[directory] outage_grace_secs`): one record per account, read only while the directory is unreachable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryCheck {
+    pub at: u64,
+    pub user: User,
+}
+
 /// The store could not be reached or answered garbage. The caller answers 503.
 #[derive(Debug, thiserror::Error)]
 #[error("store unavailable: {0}")]
@@ -183,6 +191,17 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The consent record of an account for a client, while it lives.
     async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+    /// Remembers the directory's last good answer about `account` for `keep_secs` (replacing the previous one).
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError>;
+    /// The directory's last good answer about `account`, if younger than the `keep_secs` it was stored with.
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError>;
+    /// Forgets it: the directory has since said the account is locked, disabled or gone.
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError>;
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

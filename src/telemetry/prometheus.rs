@@ -19,6 +19,7 @@ const DIRECTORY: &str = "danang_sso_directory_operation_duration_seconds";
 const DIRECTORY_ERRORS: &str = "danang_sso_directory_errors_total";
 const STORE: &str = "danang_sso_store_operation_duration_seconds";
 const STORE_ERRORS: &str = "danang_sso_store_errors_total";
+const OUTAGE_GRACE: &str = "danang_sso_directory_outage_grace_total";
 const BUILD_INFO: &str = "danang_sso_build_info";
 
 /// The service's metrics: cheap to clone, shared by the HTTP layer and the metered adapters.
@@ -55,6 +56,10 @@ impl Metrics {
             describe_counter!(DIRECTORY_ERRORS, "Directory operations that failed (server unreachable, timeout).");
             describe_histogram!(STORE, Unit::Seconds, "Store operation latency by operation and outcome.");
             describe_counter!(STORE_ERRORS, "Store operations that failed (server unreachable, timeout).");
+            describe_counter!(
+                OUTAGE_GRACE,
+                "Requests served on the directory outage grace (SSO reuse, refresh) while the directory was down."
+            );
             describe_gauge!(BUILD_INFO, "Always 1; the version label says which build runs.");
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         });
@@ -86,6 +91,11 @@ impl Metrics {
     pub fn token_issued(&self, grant_type: &str, client_id: &str) {
         let (grant, client) = (grant_type.to_owned(), client_id.to_owned());
         self.record(|| counter!(TOKENS, "grant_type" => grant, "client" => client).increment(1));
+    }
+
+    /// A request served on the directory outage grace: `kind` is `sso` (a session reused) or `refresh`.
+    pub fn directory_outage_grace(&self, kind: &'static str) {
+        self.record(|| counter!(OUTAGE_GRACE, "kind" => kind).increment(1));
     }
 
     /// One HTTP request; `route` is the matched route pattern, never the raw path (bounded label values).

@@ -20,6 +20,7 @@ mod lifecycle;
 mod listener;
 mod logout;
 mod ops;
+mod outage;
 mod par;
 mod prompt;
 mod readiness;

@@ -18,6 +18,7 @@
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
 //! | `par:{request_uri_hash}` | string | `expires_at`, newline, a pushed authorization request | its `expires_at` |
 //! | `cs:{account}:{client_id}` | string | `expires_at`, newline, a consent record | its `expires_at` |
+//! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
 //! | `last-sign-in` | hash | account → time | never |
 //!
 //! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
@@ -36,7 +37,8 @@ use async_trait::async_trait;
 use redis::{Cmd, ToRedisArgs};
 
 use super::{
-    AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError, account_tag, tag_of,
+    AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError,
+    account_tag, tag_of,
 };
 use crate::clock::Clock;
 use crate::config::StoreConfig;
@@ -88,6 +90,9 @@ impl Keys {
     }
     fn consent(&self, account: &str, client_id: &str) -> String {
         format!("{}cs:{account}:{client_id}", self.prefix)
+    }
+    fn directory_check(&self, account: &str) -> String {
+        format!("{}d:{account}", self.prefix)
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
@@ -383,6 +388,29 @@ impl Store for RedisStore {
         let get = cmd("GET", self.keys.consent(account, client_id));
         let text = self.conn.send("consent", Retry::Idempotent, Request::Cmd(&get)).await?;
         self.expiring(text)
+    }
+
+    async fn put_directory_check(
+        &self,
+        account: &str,
+        check: &DirectoryCheck,
+        keep_secs: u64,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(check).map_err(|e| StoreError(format!("directory check: {e}")))?;
+        let set = cmd("SET", (self.keys.directory_check(account), json, "EX", keep_secs.max(1)));
+        self.conn.send("put_directory_check", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
+        let get = cmd("GET", self.keys.directory_check(account));
+        let json: Option<String> = self.conn.send("directory_check", Retry::Idempotent, Request::Cmd(&get)).await?;
+        // A record this version cannot read is no record: the grace is an extra, never a reason for a 500.
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
+        let del = cmd("DEL", self.keys.directory_check(account));
+        self.conn.send("forget_directory_check", Retry::Idempotent, Request::Cmd(&del)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

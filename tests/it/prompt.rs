@@ -91,7 +91,7 @@ async fn select_account_continues_as_the_sessions_person_or_signs_in_another() {
     let done = browser.sign_in(&app.url, &form, "haltt", PASSWORD).await;
     let tokens = vanban.exchange(pending, &done).await;
     let ha = payload(&tokens.id_token().unwrap().to_string());
-    assert_eq!(ha["sub"] == dung, false, "another person");
+    assert_ne!(ha["sub"], dung, "another person");
 
     // In English with ui_locales=en; and without a session, straight to the sign-in form.
     let page = browser.get(&vanban.start(&[], &[("prompt", "select_account"), ("ui_locales", "en")]).url).await;

@@ -147,11 +147,17 @@ async fn consent_is_asked_declined_given_and_remembered_while_the_session_lives(
     assert!(page.redirect_param("code").is_some(), "remembered: {} {}", page.status, page.body);
     let page = browser.get(&ngoai.start(&["email"], &[("prompt", "none")]).url).await;
     assert!(page.redirect_param("code").is_some());
-    assert!(is_consent_page(&browser.get(&ngoai.start(&["groups"], &[]).url).await), "a new scope");
+    let pending = ngoai.start(&["groups"], &[]);
+    let page = browser.get(&pending.url).await;
+    assert!(is_consent_page(&page), "a new scope");
+    let agreed = choose(&mut browser, &app.url, &page, "accept").await;
+    assert!(agreed.redirect_param("code").is_some());
+    let page = browser.get(&ngoai.start(&["profile", "email", "groups"], &[]).url).await;
+    assert!(page.redirect_param("code").is_some(), "scopes agreed to in this session add up: {}", page.body);
     assert!(is_consent_page(&browser.get(&ngoai.start(&[], &[("prompt", "consent")]).url).await), "prompt=consent");
 
     // English with ui_locales=en.
-    let page = browser.get(&ngoai.start(&["groups"], &[("ui_locales", "en")]).url).await;
+    let page = browser.get(&ngoai.start(&["groups"], &[("prompt", "consent"), ("ui_locales", "en")]).url).await;
     assert!(page.body.contains("Allow the application access"), "{}", page.body);
     assert!(page.body.contains("The groups you belong to"));
 

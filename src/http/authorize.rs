@@ -40,6 +40,11 @@ pub(super) async fn checked(
     lang: Lang,
     entry: Entry,
 ) -> Result<(AuthRequest, AuthorizeParams), Box<Response>> {
+    let mut params = params;
+    if entry == Entry::Authorize {
+        // Only our own pages carry a sealed request; from an app it means nothing and is not passed on.
+        params.pushed_request = None;
+    }
     let (params, pushed) = match entry {
         Entry::Authorize if params.request_uri.is_some() => match app.provider.take_pushed(&params).await {
             Ok(Some(pushed)) => (pushed, true),

@@ -46,16 +46,27 @@ impl Provider {
         if req.consent || !req.client.consent {
             return Ok(must_ask(req, None, false));
         }
-        let Some(text) = self.store.consent(&session.account, &req.client.id).await? else { return Ok(true) };
-        // An unreadable record (a format from another version) only means asking again.
-        let Ok(record) = serde_json::from_str::<Record>(&text) else { return Ok(true) };
-        let live = record.sid == session.id || self.store.session(&record.sid).await?.is_some();
-        Ok(must_ask(req, Some(&record), live))
+        let remembered = self.remembered_consent(req, session).await?;
+        Ok(must_ask(req, remembered.as_ref(), remembered.is_some()))
     }
 
-    /// Remembers that the person of `session` agreed to `req`'s scopes for its app, while `session` lives.
+    /// The consent this account gave this app, while the session that gave it lives.
+    async fn remembered_consent(&self, req: &AuthRequest, session: &Session) -> Result<Option<Record>, Error> {
+        let Some(text) = self.store.consent(&session.account, &req.client.id).await? else { return Ok(None) };
+        // An unreadable record (a format from another version) only means asking again.
+        let Ok(record) = serde_json::from_str::<Record>(&text) else { return Ok(None) };
+        let live = record.sid == session.id || self.store.session(&record.sid).await?.is_some();
+        Ok(live.then_some(record))
+    }
+
+    /// Remembers that the person of `session` agreed to `req`'s scopes for its app, while `session` lives; scopes
+    /// agreed to earlier in this session are kept.
     pub(crate) async fn remember_consent(&self, req: &AuthRequest, session: &Session) -> Result<(), Error> {
-        let record = Record { scope: req.scope.clone(), sid: session.id.clone() };
+        let mut scope = req.scope.clone();
+        if let Some(earlier) = self.remembered_consent(req, session).await?.filter(|r| r.sid == session.id) {
+            scope.extend(earlier.scope.into_iter().filter(|s| !req.scope.contains(s)));
+        }
+        let record = Record { scope, sid: session.id.clone() };
         let text = serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?;
         self.store.put_consent(&session.account, &req.client.id, &text, session.expires_at).await?;
         Ok(())

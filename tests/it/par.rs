@@ -48,13 +48,12 @@ fn authorize_url(issuer: &str, client_id: &str, request_uri: &str) -> String {
 }
 
 /// Pushes, checks the 201 answer, and returns the `request_uri`.
-async fn pushed(issuer: &str, rp: &Rp, client_id: &str, pending: &Pending) -> String {
+async fn pushed(issuer: &str, client_id: &str, pending: &Pending) -> String {
     let (status, json) = push(issuer, client_id, &format!("{client_id}-secret"), pending).await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
     assert_eq!(json["expires_in"], 60);
     let request_uri = json["request_uri"].as_str().expect("a request_uri").to_owned();
     assert!(request_uri.starts_with(PREFIX), "{request_uri}");
-    let _ = rp;
     request_uri
 }
 
@@ -81,7 +80,7 @@ async fn a_certified_client_signs_in_through_a_pushed_request() {
 
     let rp = Rp::demo(&app.url, "portal").await;
     let pending = rp.start(&["profile", "email"], &[("ui_locales", "en")]);
-    let request_uri = pushed(&app.url, &rp, "portal", &pending).await;
+    let request_uri = pushed(&app.url, "portal", &pending).await;
     let mut browser = Browser::new();
     let form = browser.get(&authorize_url(&app.url, "portal", &request_uri)).await;
     assert!(form.is_login_form(), "{}", form.body);
@@ -98,9 +97,16 @@ async fn a_certified_client_signs_in_through_a_pushed_request() {
     let claims = payload(&id_token.to_string());
     assert_eq!(claims["email"], "dungnv@danang.gov.vn");
 
+    // A sealed request is only ever taken from our own pages: sent to /authorize, it is not passed on.
+    let mut smuggled = url::Url::parse(&rp.start(&[], &[]).url).unwrap();
+    smuggled.query_pairs_mut().append_pair("pushed_request", "eyJhbGciOiJub25lIn0.e30.");
+    let form = Browser::new().get(smuggled.as_str()).await;
+    assert!(form.is_login_form());
+    assert!(!form.hidden_fields().iter().any(|(k, _)| k == "pushed_request"), "{}", form.body);
+
     // A sealed request altered in the browser is refused.
     let pending = rp.start(&[], &[]);
-    let request_uri = pushed(&app.url, &rp, "portal", &pending).await;
+    let request_uri = pushed(&app.url, "portal", &pending).await;
     let mut other = Browser::new();
     let form = other.get(&authorize_url(&app.url, "portal", &request_uri)).await;
     let mut fields = form.hidden_fields();
@@ -123,7 +129,7 @@ async fn a_request_uri_works_once_and_not_after_its_lifetime() {
     let rp = Rp::demo(&app.url, "portal").await;
     let mut browser = Browser::new();
     let pending = rp.start(&[], &[]);
-    let request_uri = pushed(&app.url, &rp, "portal", &pending).await;
+    let request_uri = pushed(&app.url, "portal", &pending).await;
     let url = authorize_url(&app.url, "portal", &request_uri);
     assert!(browser.get(&url).await.is_login_form());
     let reused = browser.get(&url).await;
@@ -132,13 +138,13 @@ async fn a_request_uri_works_once_and_not_after_its_lifetime() {
     assert!(reused.body.contains(REUSED_VI), "{}", reused.body);
 
     // Used by another client_id than the one that pushed it: refused (and spent).
-    let request_uri = pushed(&app.url, &rp, "portal", &rp.start(&[], &[])).await;
+    let request_uri = pushed(&app.url, "portal", &rp.start(&[], &[])).await;
     let wrong = browser.get(&authorize_url(&app.url, "vanban", &request_uri)).await;
     assert_eq!(wrong.status, 400);
     assert!(wrong.body.contains(REUSED_VI));
 
     // One second past its 60: refused.
-    let request_uri = pushed(&app.url, &rp, "portal", &rp.start(&[], &[])).await;
+    let request_uri = pushed(&app.url, "portal", &rp.start(&[], &[])).await;
     app.clock.advance(61);
     let expired = browser.get(&authorize_url(&app.url, "portal", &request_uri)).await;
     assert_eq!(expired.status, 400);
@@ -167,7 +173,7 @@ async fn a_client_required_to_push_cannot_use_authorize_directly() {
     assert!(!browser.has_session(), "no form was shown");
 
     // Through /par it signs in; other clients still may come directly.
-    let request_uri = pushed(&app.url, &portal, "portal", &pending).await;
+    let request_uri = pushed(&app.url, "portal", &pending).await;
     let form = browser.get(&authorize_url(&app.url, "portal", &request_uri)).await;
     let done = sign_in_to_code(&app.url, &mut browser, &form, &portal).await;
     portal.exchange(pending, &done).await;
@@ -238,7 +244,7 @@ async fn with_the_redis_store_a_request_pushed_on_one_instance_is_used_on_anothe
     let rp_a = Rp::demo(&a.url, "portal").await;
     let rp_b = Rp::demo(&b.url, "portal").await;
     let pending = rp_a.start(&["profile"], &[]);
-    let request_uri = pushed(&a.url, &rp_a, "portal", &pending).await;
+    let request_uri = pushed(&a.url, "portal", &pending).await;
     let mut browser = Browser::new();
     let form = browser.get(&authorize_url(&b.url, "portal", &request_uri)).await;
     assert!(form.is_login_form(), "B finds the request A stored: {}", form.body);

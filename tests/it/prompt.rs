@@ -91,7 +91,7 @@ async fn select_account_continues_as_the_sessions_person_or_signs_in_another() {
     let done = browser.sign_in(&app.url, &form, "haltt", PASSWORD).await;
     let tokens = vanban.exchange(pending, &done).await;
     let ha = payload(&tokens.id_token().unwrap().to_string());
-    assert_eq!(ha["sub"] == dung, false, "another person");
+    assert_ne!(ha["sub"], dung, "another person");
 
     // In English with ui_locales=en; and without a session, straight to the sign-in form.
     let page = browser.get(&vanban.start(&[], &[("prompt", "select_account"), ("ui_locales", "en")]).url).await;
@@ -147,11 +147,17 @@ async fn consent_is_asked_declined_given_and_remembered_while_the_session_lives(
     assert!(page.redirect_param("code").is_some(), "remembered: {} {}", page.status, page.body);
     let page = browser.get(&ngoai.start(&["email"], &[("prompt", "none")]).url).await;
     assert!(page.redirect_param("code").is_some());
-    assert!(is_consent_page(&browser.get(&ngoai.start(&["groups"], &[]).url).await), "a new scope");
+    let pending = ngoai.start(&["groups"], &[]);
+    let page = browser.get(&pending.url).await;
+    assert!(is_consent_page(&page), "a new scope");
+    let agreed = choose(&mut browser, &app.url, &page, "accept").await;
+    assert!(agreed.redirect_param("code").is_some());
+    let page = browser.get(&ngoai.start(&["profile", "email", "groups"], &[]).url).await;
+    assert!(page.redirect_param("code").is_some(), "scopes agreed to in this session add up: {}", page.body);
     assert!(is_consent_page(&browser.get(&ngoai.start(&[], &[("prompt", "consent")]).url).await), "prompt=consent");
 
     // English with ui_locales=en.
-    let page = browser.get(&ngoai.start(&["groups"], &[("ui_locales", "en")]).url).await;
+    let page = browser.get(&ngoai.start(&["groups"], &[("prompt", "consent"), ("ui_locales", "en")]).url).await;
     assert!(page.body.contains("Allow the application access"), "{}", page.body);
     assert!(page.body.contains("The groups you belong to"));
 

@@ -1,6 +1,8 @@
 //! The pure parts of pushed requests, prompt values and consent: what is refused at push time and why, which
 //! clients must push, and when the consent page is due.
 
+use std::sync::Arc;
+
 use super::*;
 use crate::config::ClientConfig;
 use crate::oidc::consent::{Record, must_ask};
@@ -48,8 +50,6 @@ fn strict() -> AuthorizeParams {
 fn client(id: &str) -> Arc<Client> {
     clients().get(id).unwrap().clone()
 }
-
-use std::sync::Arc;
 
 #[test]
 fn a_valid_push_is_checked_as_authorize_would_and_marked_pushed() {

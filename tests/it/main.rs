@@ -20,6 +20,7 @@ mod lifecycle;
 mod listener;
 mod logout;
 mod ops;
+mod production_shape;
 mod readiness;
 mod readiness_backends;
 mod rp;

@@ -34,6 +34,7 @@ mod ops;
 mod procfs;
 mod report;
 mod server;
+mod verify;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -253,6 +254,8 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
     let started = Instant::now();
     let hash = harness::ssha_hash(accounts::PASSWORD);
     let slapd = harness::Slapd::start_preloaded(&accounts::ldif(accounts, &hash));
+    // The groups through the running server, so the memberOf overlay fills every account's memberOf.
+    slapd.load_ldif(&accounts::groups_ldif(accounts, &slapd.base_dn));
     let slapd_load_seconds = started.elapsed().as_secs_f64();
     let redis = harness::Redis::start();
     eprintln!("slapd with {} accounts ready in {slapd_load_seconds:.1} s; redis ready", accounts.len());

@@ -2,6 +2,7 @@
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod app;
+mod backchannel_retries;
 mod browser;
 mod browser_e2e;
 mod check_config;
@@ -23,6 +24,7 @@ mod ops;
 mod outage;
 mod par;
 mod prompt;
+mod production_shape;
 mod readiness;
 mod readiness_backends;
 mod rp;

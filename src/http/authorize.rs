@@ -63,7 +63,7 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx:
         Ok(req) => req,
         Err(response) => return *response,
     };
-    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(headers, &cookies::session_name(app));
     match app.provider.authorize(&req, cookie, ctx).await {
         Ok(Outcome::Respond(r)) => pages::auth_response(lang, &r),
         Ok(Outcome::Login) => {
@@ -84,7 +84,7 @@ fn login_form(
     username: &str,
     notice: Option<pages::Notice>,
 ) -> Response {
-    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
+    let (csrf, set_cookie) = csrf::issue(app, headers);
     let mut response = pages::login(lang, req, params, username, notice, &csrf);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -121,11 +121,11 @@ pub async fn login(
     };
     let typed = form.username.trim();
     let show = |notice| login_form(&app, &headers, lang, &req, &form.params, typed, Some(notice));
-    if !csrf::matches(&headers, &form.csrf) {
+    if !csrf::matches(&app, &headers, &form.csrf) {
         tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }
-    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(&headers, &cookies::session_name(&app));
     let result = app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await;
     cookies::count_sign_in(
         &app,

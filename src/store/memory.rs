@@ -153,6 +153,34 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Redemption, StoreError> {
+        let now = self.clock.now();
+        match self.lock().codes.get(code_hash) {
+            Some(CodeEntry::Spent { grant_id, forget_at }) if *forget_at > now => {
+                Ok(Redemption::Spent { grant_id: grant_id.clone() })
+            }
+            Some(CodeEntry::Fresh(code)) if code.expires_at > now => Ok(Redemption::Fresh(code.clone())),
+            _ => Ok(Redemption::Unknown),
+        }
+    }
+
+    async fn put_session_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        if let Some(sid) = &grant.sid {
+            // The check and the write under one lock: a logout cannot land between them.
+            if inner.live_session(sid, now).is_none() {
+                return Ok(false);
+            }
+        }
+        inner.sweep(now);
+        if let Some(sid) = &grant.sid {
+            inner.by_session.entry(sid.clone()).or_default().push(grant.id.clone());
+        }
+        inner.grants.insert(grant.id.clone(), grant.clone());
+        Ok(true)
+    }
+
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.sweep(self.clock.now());

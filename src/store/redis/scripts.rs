@@ -11,12 +11,20 @@ use redis::Script;
 /// `HSET member expires_at`, makes the index live as long as its longest-lived member, and drops members
 /// already expired.
 ///
-/// ARGV: value, ttl (seconds), member, expires_at, now.
+/// With ARGV[6] = `guarded`, the last key is a guard (a grant's SSO session): when it no longer exists nothing
+/// is written and the script returns 0, so a logout cannot slip between a session check and a grant write.
+///
+/// ARGV: value, ttl (seconds), member, expires_at, now, [`guarded`].
 const PUT_INDEXED: &str = r"
+local last = #KEYS
+if ARGV[6] == 'guarded' then
+  if redis.call('EXISTS', KEYS[last]) == 0 then return 0 end
+  last = last - 1
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local ttl = tonumber(ARGV[2])
 local now = tonumber(ARGV[5])
-for k = 2, #KEYS do
+for k = 2, last do
   local fields = redis.call('HGETALL', KEYS[k])
   for i = 1, #fields, 2 do
     if tonumber(fields[i + 1]) <= now then redis.call('HDEL', KEYS[k], fields[i]) end

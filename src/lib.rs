@@ -17,6 +17,8 @@ pub mod keys;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
+#[cfg(test)]
+mod props;
 pub mod report;
 pub mod saml;
 mod serve;
@@ -132,6 +134,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         directory: directory.clone(),
         store,
         keys,
+        secret: keys::ServerSecret::load_or_create(&config.keys.dir)?,
         clock,
         tokens: config.tokens.clone(),
         session: config.session.clone(),

@@ -108,7 +108,7 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx:
     };
     // A pushed request's own ui_locales count from here on.
     let lang = negotiate(&params, headers);
-    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(headers, &cookies::session_name(app));
     let outcome = app.provider.authorize(&req, cookie, ctx).await;
     let hint = params.login_hint.clone().unwrap_or_default();
     respond(app, headers, lang, &req, &params, outcome, &hint)
@@ -147,7 +147,7 @@ fn login_form(
         Ok(carried) => carried,
         Err(e) => return pages::error(lang, e),
     };
-    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
+    let (csrf, set_cookie) = csrf::issue(app, headers);
     let mut response = pages::login(lang, req, &carried, username, notice, &csrf);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -184,11 +184,11 @@ pub async fn login(
     };
     let typed = form.username.trim();
     let show = |notice| login_form(&app, &headers, lang, &req, &params, typed, Some(notice));
-    if !csrf::matches(&headers, &form.csrf) {
+    if !csrf::matches(&app, &headers, &form.csrf) {
         tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }
-    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(&headers, &cookies::session_name(&app));
     let result = app.provider.login(&req, &form.username, &form.password, cookie, &ctx).await;
     cookies::count_sign_in(
         &app,

@@ -1,28 +1,47 @@
-//! The sign-in form's anti-forgery value (double submit): a random value in a `SameSite=Strict` cookie that the
-//! form must post back equal. Shared by the OIDC and the SAML sign-in forms.
+//! The sign-in form's anti-forgery value, shared by the OIDC and the SAML sign-in forms.
+//!
+//! The browser holds a `SameSite=Strict` cookie `<nonce>.<MAC(nonce)>` that only this server can make (the MAC
+//! is under the server's key, see [`crate::keys::ServerSecret`]); the form carries a second MAC of the same
+//! nonce. A posted form passes only when the cookie is one of ours and the form's value belongs to it, so
+//! neither a made-up value planted by a sibling site nor a form loaded in another browser signs anyone in.
+//! Under https the cookie is `__Host-danang_sso_csrf` (see [`super::cookies`]).
 
 use axum::http::{HeaderMap, HeaderValue};
 
 use super::cookies;
 
-/// The cookie holding the browser's anti-forgery value.
+/// The cookie holding the browser's anti-forgery value (prefixed `__Host-` under https).
 pub const COOKIE: &str = "danang_sso_csrf";
 
-/// The browser's anti-forgery value, and the `Set-Cookie` that gives it one when it has none yet.
-pub fn issue(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
-    match cookies::get(headers, COOKIE).filter(|c| c.len() == 43) {
-        Some(existing) => (existing.to_owned(), None),
+const COOKIE_MAC: &str = "danang-sso csrf cookie v1";
+const FORM_MAC: &str = "danang-sso csrf form v1";
+
+/// The nonce of a cookie value this server made, if it is one.
+fn nonce<'a>(app: &crate::App, cookie: &'a str) -> Option<&'a str> {
+    let (nonce, mac) = cookie.split_once('.')?;
+    app.provider.secret.verify(COOKIE_MAC, &[nonce], mac).then_some(nonce)
+}
+
+/// The form's anti-forgery value for this browser, and the `Set-Cookie` that gives it one when it has no
+/// cookie of ours yet.
+pub fn issue(app: &crate::App, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    let name = cookies::name(COOKIE, app.secure_cookies);
+    let secret = &app.provider.secret;
+    match cookies::get(headers, &name).and_then(|c| nonce(app, c)) {
+        Some(existing) => (secret.mac(FORM_MAC, &[existing]), None),
         None => {
-            let value = crate::oidc::random_token();
-            let cookie = cookies::set_strict(COOKIE, &value, secure);
-            (value, Some(cookie))
+            let fresh = crate::oidc::random_token();
+            let value = format!("{fresh}.{}", secret.mac(COOKIE_MAC, &[&fresh]));
+            let cookie = cookies::set_strict(&name, &value, app.secure_cookies);
+            (secret.mac(FORM_MAC, &[&fresh]), Some(cookie))
         }
     }
 }
 
-/// Whether a posted form carries the browser's anti-forgery value (compared in constant time).
-pub fn matches(headers: &HeaderMap, presented: &str) -> bool {
-    let expected = cookies::get(headers, COOKIE).unwrap_or_default();
-    !expected.is_empty()
-        && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), presented.as_bytes()).is_ok()
+/// Whether a posted form carries the anti-forgery value of this browser's cookie (compared in constant time).
+pub fn matches(app: &crate::App, headers: &HeaderMap, presented: &str) -> bool {
+    let name = cookies::name(COOKIE, app.secure_cookies);
+    cookies::get(headers, &name)
+        .and_then(|c| nonce(app, c))
+        .is_some_and(|nonce| app.provider.secret.verify(FORM_MAC, &[nonce], presented))
 }

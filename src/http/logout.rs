@@ -65,8 +65,8 @@ pub async fn logout_post(
 async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams, ctx: &RequestContext) -> Response {
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = Lang::negotiate(params.ui_locales.as_deref(), accept);
-    let cookie_name = &app.provider.session.cookie_name;
-    let cookie = cookies::get(headers, cookie_name);
+    let cookie_name = cookies::session_name(app);
+    let cookie = cookies::get(headers, &cookie_name);
     let plan = match app.provider.plan_logout(&params, cookie).await {
         Ok(plan) => plan,
         Err(e) => return pages::error(lang, e),
@@ -116,7 +116,7 @@ pub(super) fn finish(app: &App, lang: Lang, redirect: Option<&str>, frames: &[St
             r
         }
     };
-    let clear = cookies::set(&app.provider.session.cookie_name, "", 0, app.secure_cookies);
+    let clear = cookies::set(&cookies::session_name(app), "", 0, app.secure_cookies);
     response.headers_mut().append(header::SET_COOKIE, clear);
     response
 }

@@ -8,6 +8,7 @@ mod cookies;
 mod csrf;
 mod directory_page;
 mod discovery;
+mod limits;
 mod logout;
 mod ops;
 pub mod pages;
@@ -86,6 +87,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(limits::header_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(app.metrics.clone(), ops::track))

@@ -126,7 +126,7 @@ fn hidden_and_csrf(
     params: &AuthorizeParams,
 ) -> Result<(AuthorizeParams, String, Option<header::HeaderValue>), Error> {
     let carried = carried(app, req, params)?;
-    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
+    let (csrf, set_cookie) = csrf::issue(app, headers);
     Ok((carried, csrf, set_cookie))
 }
 
@@ -227,8 +227,8 @@ pub async fn select_account(
         Ok(checked) => checked,
         Err(response) => return *response,
     };
-    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
-    let outcome = if !csrf::matches(&headers, &form.csrf) {
+    let cookie = cookies::get(&headers, &cookies::session_name(&app));
+    let outcome = if !csrf::matches(&app, &headers, &form.csrf) {
         // A forged or stale form: ask again from the start.
         tracing::warn!(client = %req.client.id, "account choice without a matching anti-forgery token");
         app.provider.authorize(&req, cookie, &ctx).await
@@ -257,8 +257,8 @@ pub async fn consent(
         Ok(checked) => checked,
         Err(response) => return *response,
     };
-    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
-    let outcome = if !csrf::matches(&headers, &form.csrf) {
+    let cookie = cookies::get(&headers, &cookies::session_name(&app));
+    let outcome = if !csrf::matches(&app, &headers, &form.csrf) {
         // A forged or stale form: nothing is decided; the page is shown again.
         tracing::warn!(client = %req.client.id, "consent without a matching anti-forgery token");
         app.provider.continue_as(&req, cookie, &ctx).await

@@ -160,7 +160,7 @@ pub async fn resume(
 
 async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ctx: &RequestContext) -> Response {
     let lang = lang(headers);
-    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(headers, &cookies::session_name(app));
     match saml.single_sign_on(&app.provider, req, cookie, ctx).await {
         Ok(SsoOutcome::Respond(r)) => pages::auth_response(lang, &r),
         Ok(SsoOutcome::Login(sp)) => match seal(app, AUTHN_TYP, req) {
@@ -180,7 +180,7 @@ fn login_page(
     username: &str,
     notice: Option<pages::Notice>,
 ) -> Response {
-    let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
+    let (csrf, set_cookie) = csrf::issue(app, headers);
     let hidden = vec![("saml_request", token), ("csrf", csrf.as_str())];
     let mut response = pages::login_form(lang(headers), app_name, LOGIN_PATH, hidden, username, notice);
     if let Some(value) = set_cookie {
@@ -206,11 +206,11 @@ pub async fn login(
     let Some(sp) = saml.sps.get(&req.sp) else { return pages::error(lang, Error::UnknownClient) };
     let typed = form.username.trim();
     let show = |notice| login_page(&app, &headers, &sp.name, &form.saml_request, typed, Some(notice));
-    if !csrf::matches(&headers, &form.csrf) {
+    if !csrf::matches(&app, &headers, &form.csrf) {
         tracing::warn!(sp = %sp.entity_id, "SAML sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
     }
-    let cookie = cookies::get(&headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(&headers, &cookies::session_name(&app));
     let result = app.provider.sign_in(&sp.entity_id, &form.username, &form.password, cookie, &ctx, None).await;
     cookies::count_sign_in(
         &app,
@@ -285,7 +285,7 @@ pub async fn slo_post(
 
 async fn slo(app: &App, saml: &Saml, headers: &HeaderMap, req: &LogoutRequest, ctx: &RequestContext) -> Response {
     let lang = lang(headers);
-    let cookie = cookies::get(headers, &app.provider.session.cookie_name);
+    let cookie = cookies::get(headers, &cookies::session_name(app));
     match saml.single_logout(&app.provider, req, cookie, ctx).await {
         Ok(out) if out.ended => logout::finish(app, lang, Some(&out.redirect), &out.frames),
         Ok(out) => Redirect::to(&out.redirect).into_response(),

@@ -10,10 +10,12 @@
 
 mod pem;
 mod ring;
+mod secret;
 
 use std::path::{Path, PathBuf};
 
 pub use ring::{KeyRing, prune, rotate};
+pub use secret::ServerSecret;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;

@@ -44,6 +44,8 @@ pub struct Provider {
     pub directory: Arc<dyn Directory>,
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
+    /// MACs refresh secrets (and the sign-in form's anti-forgery value), so ours are recognised unstored.
+    pub secret: crate::keys::ServerSecret,
     pub clock: Clock,
     pub tokens: TokensConfig,
     pub session: SessionConfig,

@@ -1,7 +1,8 @@
 //! The token endpoint's grants (authorization code, refresh token) and the userinfo endpoint.
 //!
-//! A code is single use: a replay revokes the grant it produced. Refresh tokens rotate: each works once, and
-//! presenting a spent one revokes the whole family. Every refresh asks the directory whether the account is
+//! A code is single use: a replay revokes the grant it produced; who presents it is checked before it is spent.
+//! Refresh tokens rotate: each works once, and presenting a spent one (recognised by its MAC) revokes the whole
+//! family, while a secret this server never issued changes nothing. Every refresh asks the directory whether the account is
 //! still allowed in, so a locked or removed account loses access at its next refresh.
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::claims::{AccessToken, IdToken, at_hash, user_claims};
 use super::clients::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_CODE, GRANT_REFRESH};
-use super::{Provider, pkce, random_id, random_token, secret_hash};
+use super::{Provider, pkce, random_id, secret_hash};
 use crate::audit::{Event, RequestContext};
 use crate::directory::User;
 use crate::error::Error;
@@ -80,33 +81,25 @@ impl Provider {
         p: TokenParams,
         ctx: &RequestContext,
     ) -> Result<(TokenResponse, Option<String>), Error> {
-        let code = p.code.ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
-        let record = match self.store.redeem_code(&secret_hash(&code)).await? {
+        let code = p.code.as_deref().ok_or_else(|| Error::InvalidRequest("code is required".into()))?;
+        let code_hash = secret_hash(code);
+        // Who presents the code is checked before it is spent, so a client holding another's leaked code (or a
+        // wrong redirect_uri or verifier) cannot burn it; spending stays atomic below.
+        let peeked = match self.store.peek_code(&code_hash).await? {
             Redemption::Fresh(record) => record,
-            Redemption::Spent { grant_id } => {
-                let revoked = self.store.revoke_grant(&grant_id).await?;
-                let mut event = Event::new("code_replay_detected").client(&client.id);
-                event.account = revoked.and_then(|g| g.user).map(|u| u.mail);
-                self.audit.record(ctx, event);
-                return Err(Error::InvalidGrant("code already used".into()));
-            }
+            Redemption::Spent { grant_id } => return Err(self.code_replayed(client, &grant_id, ctx).await?),
             Redemption::Unknown => return Err(Error::InvalidGrant("code is invalid or expired".into())),
         };
-        if record.client_id != client.id {
-            return Err(Error::InvalidGrant("code was issued to another client".into()));
-        }
-        if p.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
-            return Err(Error::InvalidGrant("redirect_uri does not match the authorization request".into()));
-        }
-        match (&record.code_challenge, p.code_verifier.as_deref()) {
-            (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
-            (None, None) => {}
-            (None, Some(_)) => return Err(Error::InvalidGrant("no code_challenge was sent for this code".into())),
-            _ => return Err(Error::InvalidGrant("PKCE verification failed".into())),
-        }
+        check_code(&peeked, client, &p)?;
+        let record = match self.store.redeem_code(&code_hash).await? {
+            Redemption::Fresh(record) => record,
+            Redemption::Spent { grant_id } => return Err(self.code_replayed(client, &grant_id, ctx).await?),
+            Redemption::Unknown => return Err(Error::InvalidGrant("code is invalid or expired".into())),
+        };
+        check_code(&record, client, &p)?;
         let now = self.clock.now();
         let scopes: Vec<&str> = record.scope.split(' ').collect();
-        let refresh = self.wants_refresh(client, &scopes).then(random_token);
+        let refresh = self.wants_refresh(client, &scopes).then(|| self.refresh_secret(&record.grant_id, 0));
         let grant = Grant {
             id: record.grant_id,
             client_id: client.id.clone(),
@@ -122,15 +115,30 @@ impl Provider {
                     self.tokens.access_token_ttl_secs
                 },
         };
-        // The session check and the write go together (one round trip to a shared store); a grant written for
-        // a session that turns out to have ended is taken back before any token leaves.
-        let (session, ()) = tokio::try_join!(self.store.session(&record.sid), self.store.put_grant(&grant))?;
-        if session.is_none() {
-            self.store.revoke_grant(&grant.id).await?;
+        // Written only while the session exists, atomically in the store: a logout cannot land between a
+        // session check and the write and leave a live grant behind.
+        if !self.store.put_session_grant(&grant).await? {
             return Err(Error::InvalidGrant("the sign-in session has ended".into()));
         }
         let account = grant.user.as_ref().map(|u| u.mail.clone());
         Ok((self.mint(client, &grant, &record.scope, record.nonce.as_deref(), refresh)?, account))
+    }
+
+    /// A spent code came back: the grant it produced is revoked (RFC 6749 §4.1.2).
+    async fn code_replayed(&self, client: &Client, grant_id: &str, ctx: &RequestContext) -> Result<Error, Error> {
+        let revoked = self.store.revoke_grant(grant_id).await?;
+        let mut event = Event::new("code_replay_detected").client(&client.id);
+        event.account = revoked.and_then(|g| g.user).map(|u| u.mail);
+        self.audit.record(ctx, event);
+        Ok(Error::InvalidGrant("code already used".into()))
+    }
+
+    /// The secret of generation `generation` of grant `grant_id`'s refresh tokens: `<generation>.<mac>`. Only
+    /// this server can make one, so a presented secret with a good MAC is one the family really issued, and a
+    /// spent one is recognised without keeping every old hash.
+    fn refresh_secret(&self, grant_id: &str, generation: u64) -> String {
+        let generation = generation.to_string();
+        format!("{generation}.{}", self.secret.mac(REFRESH_MAC, &[grant_id, &generation]))
     }
 
     /// A service client acting for itself (RFC 6749 §4.4): only the scopes it is registered for, no user.
@@ -183,6 +191,12 @@ impl Provider {
         let presented = p.refresh_token.ok_or_else(|| Error::InvalidRequest("refresh_token is required".into()))?;
         let invalid = || Error::InvalidGrant("refresh token is invalid, expired or revoked".into());
         let (grant_id, secret) = presented.split_once('.').ok_or_else(invalid)?;
+        let (generation_text, mac) = secret.split_once('.').ok_or_else(invalid)?;
+        // A secret this server never issued changes nothing: only a genuine spent one is reuse.
+        if !self.secret.verify(REFRESH_MAC, &[grant_id, generation_text], mac) {
+            return Err(invalid());
+        }
+        let generation: u64 = generation_text.parse().map_err(|_| invalid())?;
         let grant = self.store.grant(grant_id).await?.ok_or_else(invalid)?;
         if grant.client_id != client.id {
             return Err(invalid());
@@ -192,7 +206,7 @@ impl Provider {
             Some(user) => Some(self.recheck_user(user, &grant, ctx).await?),
             None => None,
         };
-        let next = random_token();
+        let next = self.refresh_secret(grant_id, generation.checked_add(1).ok_or_else(invalid)?);
         match self.store.rotate_refresh(grant_id, &secret_hash(secret), &secret_hash(&next), user.as_ref()).await? {
             Rotation::Rotated(grant) => {
                 let account = grant.user.as_ref().map(|u| u.mail.clone());
@@ -311,6 +325,25 @@ impl Provider {
         out.insert("sub".into(), user.id.clone().into());
         out.extend(user_claims(user, &scopes));
         Ok(out)
+    }
+}
+
+/// The MAC purpose of refresh secrets.
+const REFRESH_MAC: &str = "danang-sso refresh v1";
+
+/// The code was issued to this client, for this redirect_uri, and the PKCE verifier matches its challenge.
+fn check_code(record: &crate::store::AuthCode, client: &Client, p: &TokenParams) -> Result<(), Error> {
+    if record.client_id != client.id {
+        return Err(Error::InvalidGrant("code was issued to another client".into()));
+    }
+    if p.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+        return Err(Error::InvalidGrant("redirect_uri does not match the authorization request".into()));
+    }
+    match (&record.code_challenge, p.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => Ok(()),
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(Error::InvalidGrant("no code_challenge was sent for this code".into())),
+        _ => Err(Error::InvalidGrant("PKCE verification failed".into())),
     }
 }
 

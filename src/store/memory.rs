@@ -214,6 +214,38 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Redemption, StoreError> {
+        let now = self.clock.now();
+        match self.lock().codes.get(code_hash) {
+            Some(CodeEntry::Spent { grant_id, forget_at }) if *forget_at > now => {
+                Ok(Redemption::Spent { grant_id: grant_id.clone() })
+            }
+            Some(CodeEntry::Fresh(code)) if code.expires_at > now => Ok(Redemption::Fresh(code.clone())),
+            _ => Ok(Redemption::Unknown),
+        }
+    }
+
+    async fn put_session_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        if let Some(sid) = &grant.sid {
+            // The check and the write under one lock: a logout cannot land between them.
+            if inner.live_session(sid, now).is_none() {
+                return Ok(false);
+            }
+        }
+        inner.sweep(now);
+        inner.remove_grant(&grant.id);
+        if let Some(sid) = &grant.sid {
+            index(&mut inner.by_session, sid, grant.expires_at, &grant.id, now);
+        }
+        if let Some(user) = &grant.user {
+            index(&mut inner.grants_by_account, &user.mail, grant.expires_at, &grant.id, now);
+        }
+        inner.grants.insert(grant.id.clone(), grant.clone());
+        Ok(true)
+    }
+
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();

@@ -67,6 +67,14 @@ impl Store for Metered {
         self.timed("redeem_code", self.inner.redeem_code(code_hash)).await
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Redemption, StoreError> {
+        self.timed("peek_code", self.inner.peek_code(code_hash)).await
+    }
+
+    async fn put_session_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        self.timed("put_grant", self.inner.put_session_grant(grant)).await
+    }
+
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         self.timed("put_grant", self.inner.put_grant(grant)).await
     }

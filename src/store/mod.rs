@@ -142,11 +142,20 @@ pub trait Store: Send + Sync {
     /// Spends a code atomically: of two concurrent redemptions, exactly one sees `Fresh`.
     async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StoreError>;
 
+    /// Reads a code without spending it, so the token endpoint checks who presents it (client, redirect_uri,
+    /// PKCE) before spending it: another client holding a leaked code cannot burn it.
+    async fn peek_code(&self, code_hash: &str) -> Result<Redemption, StoreError>;
+
     /// Stores a new grant (and indexes it under its session).
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Stores a grant made in SSO session `grant.sid` only while that session exists, atomically with the
+    /// check, and says whether it did: a logout landing between the token endpoint's session check and its
+    /// grant write would otherwise leave a live refresh grant. A grant without a session is always written.
+    async fn put_session_grant(&self, grant: &Grant) -> Result<bool, StoreError>;
     async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
     /// Swaps the current refresh hash `presented` for `next` atomically, updating the user snapshot.
-    /// A hash that is not the current one revokes the grant (reuse detection).
+    /// A hash that is not the current one revokes the grant (reuse detection): callers pass only secrets the
+    /// family really issued (the provider checks their MAC first), so a guessed secret never gets here.
     async fn rotate_refresh(
         &self,
         id: &str,

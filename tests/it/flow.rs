@@ -3,11 +3,12 @@
 //! Each test's body is a `pub async fn …_on(&TestApp)`, so the same flow also runs against other directories
 //! (ldap_app.rs runs it with `directory.kind = "ldap"`).
 
-use openidconnect::core::CoreUserInfoClaims;
+use openidconnect::core::{CoreErrorResponseType, CoreUserInfoClaims};
 use openidconnect::{AccessTokenHash, OAuth2TokenResponse, TokenResponse};
 
 use crate::app::TestApp;
 use crate::browser::{Browser, PASSWORD};
+use crate::flow_errors::token_error;
 use crate::rp::{Rp, payload};
 
 const ALL: &[&str] = &["profile", "email", "groups", "offline_access"];
@@ -73,9 +74,9 @@ pub async fn sign_in_verify_userinfo_and_refresh_on(app: &TestApp) {
     assert_ne!(first.secret(), second.secret());
     assert_eq!(payload(&refreshed.id_token().unwrap().to_string())["sub"], claims.subject().as_str());
     let reuse = portal.client.exchange_refresh_token(&first).unwrap().request_async(&portal.http).await;
-    assert!(reuse.is_err(), "a spent refresh token is refused");
+    assert_eq!(token_error(reuse), CoreErrorResponseType::InvalidGrant, "a spent refresh token is refused");
     let after_reuse = portal.client.exchange_refresh_token(&second).unwrap().request_async(&portal.http).await;
-    assert!(after_reuse.is_err(), "reuse revoked the whole family");
+    assert_eq!(token_error(after_reuse), CoreErrorResponseType::InvalidGrant, "reuse revoked the whole family");
     let status = userinfo_status(&portal.http, &app.url, refreshed.access_token().secret()).await;
     assert_eq!(status, 401, "access tokens of a revoked family stop working");
 }

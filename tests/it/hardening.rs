@@ -218,7 +218,12 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
     let pending = portal.start(&[], &[("prompt", "none")]);
     assert_eq!(browser.get(&pending.url).await.redirect_param("error").as_deref(), Some("login_required"));
     let refresh = portal.client.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap();
-    assert!(refresh.request_async(&portal.http).await.is_err());
+    let refused = refresh.request_async(&portal.http).await;
+    assert_eq!(
+        crate::flow_errors::token_error(refused),
+        openidconnect::core::CoreErrorResponseType::InvalidGrant,
+        "the refresh token is revoked"
+    );
     let lines = app.wait_for_audit(1, |l| l["event"] == "session_revoked").await;
     let revoked = lines.into_iter().find(|l| l["event"] == "session_revoked").expect("audited");
     assert_eq!(revoked["operator"], "admin-api:it-centre");

@@ -75,7 +75,10 @@ async fn the_openidconnect_rp_signs_in_over_https_trusting_a_test_ca() {
     let page = http.get(format!("{}/healthz", app.url)).send().await.unwrap();
     assert!(page.headers().contains_key("strict-transport-security"), "HSTS over HTTPS");
     let stranger = healthz(&trusting(&TestCa::new().ca_pem), &app.url).await;
-    assert!(stranger.is_err(), "a client that does not trust the test CA refuses the certificate");
+    assert!(
+        stranger.expect_err("refused").is_connect(),
+        "a client that does not trust the test CA refuses the certificate"
+    );
 }
 
 #[tokio::test]
@@ -87,14 +90,14 @@ async fn a_reloaded_certificate_reaches_new_connections_and_open_ones_stay() {
     let open = trusting(&first.ca_pem);
     assert_eq!(healthz(&open, &app.url).await.unwrap(), 200);
     assert!(
-        healthz(&trusting(&second.ca_pem), &app.url).await.is_err(),
+        healthz(&trusting(&second.ca_pem), &app.url).await.expect_err("refused").is_connect(),
         "the second CA's certificate is not served yet"
     );
 
     install(&second, files.path());
     app.certs.reload().expect("the new certificate loads");
     assert_eq!(healthz(&trusting(&second.ca_pem), &app.url).await.unwrap(), 200, "new connections get the new one");
-    assert!(healthz(&trusting(&first.ca_pem), &app.url).await.is_err(), "and no longer the old one");
+    assert!(healthz(&trusting(&first.ca_pem), &app.url).await.expect_err("refused").is_connect(), "not the old one");
     assert_eq!(healthz(&open, &app.url).await.unwrap(), 200, "the connection opened before the reload still works");
 
     std::fs::write(&cert, "not a certificate").unwrap();

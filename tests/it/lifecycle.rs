@@ -194,5 +194,5 @@ async fn sighup_reloads_the_certificate_files() {
     let answer = trusting(&second.ca_pem).get(format!("{}/healthz", service.url)).send().await;
     assert_eq!(answer.expect("the second CA's certificate is served").status(), 200);
     let old = trusting(&first.ca_pem).get(format!("{}/healthz", service.url)).send().await;
-    assert!(old.is_err(), "the first certificate is gone");
+    assert!(old.expect_err("refused").is_connect(), "the first certificate is gone");
 }

@@ -82,7 +82,12 @@ async fn logout_with_an_id_token_hint_ends_the_session_in_every_app() {
     let pending = portal.start(&[], &[("prompt", "none")]);
     assert_eq!(browser.get(&pending.url).await.redirect_param("error").as_deref(), Some("login_required"));
     let refresh = portal.client.exchange_refresh_token(pt.refresh_token().unwrap()).unwrap();
-    assert!(refresh.request_async(&portal.http).await.is_err());
+    let refused = refresh.request_async(&portal.http).await;
+    assert_eq!(
+        crate::flow_errors::token_error(refused),
+        openidconnect::core::CoreErrorResponseType::InvalidGrant,
+        "the refresh token is revoked"
+    );
     let answer: serde_json::Value = http()
         .post(format!("{}/introspect", app.url))
         .basic_auth("vanban", Some("vanban-secret"))

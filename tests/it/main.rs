@@ -2,6 +2,7 @@
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod app;
+mod attacks;
 mod backchannel_retries;
 mod browser;
 mod browser_e2e;
@@ -23,8 +24,8 @@ mod logout;
 mod ops;
 mod outage;
 mod par;
-mod prompt;
 mod production_shape;
+mod prompt;
 mod readiness;
 mod readiness_backends;
 mod rp;

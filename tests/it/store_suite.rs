@@ -102,6 +102,40 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     expiry_and_counter_windows(store, time).await;
     a_spent_code_is_remembered_for_the_grace(store, time).await;
     an_accounts_grants_are_revoked_together(store, time).await;
+    peeking_a_code_does_not_spend_it(store, time).await;
+    a_grant_is_written_only_while_its_session_lives(store, time).await;
+}
+
+/// The token endpoint reads a code (to check who presents it) before spending it: reading changes nothing.
+async fn peeking_a_code_does_not_spend_it(store: &dyn Store, time: &Time) {
+    let c = code("grant-of-peek", "sid-p", time.now() + 60);
+    store.put_code("peek-hash", &c).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(store.peek_code("peek-hash").await.unwrap(), Redemption::Fresh(Box::new(c.clone())));
+    }
+    assert_eq!(store.redeem_code("peek-hash").await.unwrap(), Redemption::Fresh(Box::new(c.clone())));
+    let spent = Redemption::Spent { grant_id: "grant-of-peek".into() };
+    assert_eq!(store.peek_code("peek-hash").await.unwrap(), spent, "a spent code reads as spent");
+    assert_eq!(store.peek_code("never-issued").await.unwrap(), Redemption::Unknown);
+    store.put_code("dead-peek", &code("g-dead-peek", "sid-p", time.now() + 1)).await.unwrap();
+    time.jump(2);
+    assert_eq!(store.peek_code("dead-peek").await.unwrap(), Redemption::Unknown, "expired by the service clock");
+    time.clock().advance(-2);
+}
+
+/// A logout between the token endpoint's session check and its grant write must not leave a live grant.
+async fn a_grant_is_written_only_while_its_session_lives(store: &dyn Store, time: &Time) {
+    let later = time.now() + 3600;
+    store.put_session(&session("guarded", "binhlt@danang.gov.vn", later)).await.unwrap();
+    assert!(store.put_session_grant(&grant("while-live", Some("guarded"), Some("r1"), later)).await.unwrap());
+    assert!(store.grant("while-live").await.unwrap().is_some());
+    let (_, ended) = store.end_session("guarded").await.unwrap().expect("the session ends");
+    assert_eq!(ended.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["while-live"]);
+    assert!(!store.put_session_grant(&grant("after-logout", Some("guarded"), Some("r2"), later)).await.unwrap());
+    assert_eq!(store.grant("after-logout").await.unwrap(), None, "nothing was written");
+    assert!(!store.put_session_grant(&grant("no-such", Some("never-was"), None, later)).await.unwrap());
+    assert!(store.put_session_grant(&grant("service", None, None, later)).await.unwrap(), "no session, no guard");
+    assert!(store.grant("service").await.unwrap().is_some());
 }
 
 /// Incident response: every grant of one account goes, with or without a live session; others stay.

@@ -167,14 +167,29 @@ impl RedisStore {
         (key, value, expires_at): (String, String, u64),
         (indexes, member): (&[String], &str),
     ) -> Result<(), StoreError> {
-        let Some(ttl) = self.ttl(expires_at) else { return Ok(()) };
+        self.put_indexed_guarded(op, (key, value, expires_at), (indexes, member), None).await.map(|_| ())
+    }
+
+    /// [`Self::put_indexed`], written only while the key `guard` (when given) exists; returns whether it was.
+    async fn put_indexed_guarded(
+        &self,
+        op: &'static str,
+        (key, value, expires_at): (String, String, u64),
+        (indexes, member): (&[String], &str),
+        guard: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let Some(ttl) = self.ttl(expires_at) else { return Ok(true) };
         let mut script = self.scripts.put_indexed.prepare_invoke();
         script.key(key);
         for index in indexes {
             script.key(index);
         }
         script.arg(value).arg(ttl).arg(member).arg(expires_at).arg(self.clock.now());
-        self.conn.send(op, Retry::Idempotent, Request::Script(&script)).await
+        if let Some(guard) = guard {
+            script.key(guard).arg("guarded");
+        }
+        let written: i64 = self.conn.send(op, Retry::Idempotent, Request::Script(&script)).await?;
+        Ok(written == 1)
     }
 }
 
@@ -267,6 +282,25 @@ impl Store for RedisStore {
         }
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Redemption, StoreError> {
+        let get = cmd("HMGET", (self.keys.code(code_hash), "g", "e", "d"));
+        let fields: Vec<Option<String>> = self.conn.send("peek_code", Retry::Idempotent, Request::Cmd(&get)).await?;
+        let (Some(Some(grant_id)), Some(Some(expires_at))) = (fields.first(), fields.get(1)) else {
+            return Ok(Redemption::Unknown);
+        };
+        let expires_at: u64 = expires_at.parse().map_err(|_| StoreError("redis: unreadable code expiry".into()))?;
+        let now = self.clock.now();
+        match fields.get(2) {
+            Some(Some(details)) if expires_at > now => {
+                Ok(Redemption::Fresh(Box::new(codec::decode_code(grant_id.clone(), expires_at, details)?)))
+            }
+            Some(None) if expires_at + SPENT_CODE_GRACE_SECS > now => {
+                Ok(Redemption::Spent { grant_id: grant_id.clone() })
+            }
+            _ => Ok(Redemption::Unknown),
+        }
+    }
+
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         let record = (self.keys.grant(&grant.id), codec::encode_grant(grant), grant.expires_at);
         let mut indexes = Vec::with_capacity(2);
@@ -278,6 +312,15 @@ impl Store for RedisStore {
         let Some(ttl) = self.ttl(grant.expires_at) else { return Ok(()) };
         let set = cmd("SET", (record.0, record.1, "EX", ttl));
         self.conn.send("put_grant", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn put_session_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
+        let Some(sid) = grant.sid.as_deref() else { return self.put_grant(grant).await.map(|()| true) };
+        let record = (self.keys.grant(&grant.id), codec::encode_grant(grant), grant.expires_at);
+        let mut indexes = vec![self.keys.grants_of(sid)];
+        indexes.extend(grant.user.as_ref().map(|u| self.keys.grants_of_account(&u.mail)));
+        let guard = Some(self.keys.session(sid));
+        self.put_indexed_guarded("put_grant", record, (&indexes, &grant.id), guard).await
     }
 
     async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {

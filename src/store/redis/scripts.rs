@@ -11,11 +11,19 @@ use redis::Script;
 /// `KEYS[2..]` drops the members already expired, adds `member` scored by `expires_at`, and makes the index live
 /// as long as its longest-lived member. O(log n) per index, plus the expired members it drops (each once).
 ///
-/// ARGV: value, ttl (seconds), member, expires_at, now.
+/// With ARGV[6] = `guarded`, the last key is a guard (a grant's SSO session): when it no longer exists nothing
+/// is written and the script returns 0, so a logout cannot slip between a session check and a grant write.
+///
+/// ARGV: value, ttl (seconds), member, expires_at, now, [`guarded`].
 const PUT_INDEXED: &str = r"
+local last = #KEYS
+if ARGV[6] == 'guarded' then
+  if redis.call('EXISTS', KEYS[last]) == 0 then return 0 end
+  last = last - 1
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local ttl = tonumber(ARGV[2])
-for k = 2, #KEYS do
+for k = 2, last do
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', ARGV[5])
   redis.call('ZADD', KEYS[k], ARGV[4], ARGV[3])
   if redis.call('TTL', KEYS[k]) < ttl then redis.call('EXPIRE', KEYS[k], ttl) end

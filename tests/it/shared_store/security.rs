@@ -90,6 +90,11 @@ async fn the_sessions_command_revokes_an_account_on_every_instance() {
     let page = browser.get(&portal.start(&[], &[("prompt", "none")]).url).await;
     assert_eq!(page.redirect_param("error").as_deref(), Some("login_required"));
     let refresh = portal.client.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap();
-    assert!(refresh.request_async(&portal.http).await.is_err(), "the refresh token is revoked");
+    let refused = refresh.request_async(&portal.http).await;
+    assert_eq!(
+        crate::flow_errors::token_error(refused),
+        openidconnect::core::CoreErrorResponseType::InvalidGrant,
+        "the refresh token is revoked"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

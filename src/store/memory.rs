@@ -8,7 +8,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{
+    AuthCode, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError,
+};
 use crate::clock::Clock;
 use crate::directory::User;
 
@@ -16,6 +18,16 @@ use crate::directory::User;
 enum CodeEntry {
     Fresh(Box<AuthCode>),
     Spent { grant_id: String, forget_at: u64 },
+}
+
+/// Throttled attempts under one key (see [`Store::reserve`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    count: u64,
+    window_end: u64,
+    wait_end: u64,
+    /// The attempt whose reservation started the wait (0: none), so taking it back lifts the wait.
+    wait_set_by: u64,
 }
 
 #[derive(Default)]
@@ -27,6 +39,7 @@ struct Inner {
     by_session: HashMap<String, Vec<String>>,
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
+    attempts: HashMap<String, Attempts>,
     last_sign_in: HashMap<String, u64>,
     last_sweep: u64,
 }
@@ -71,6 +84,7 @@ impl Inner {
         });
         self.grants.retain(|_, g| g.expires_at > now);
         self.counters.retain(|_, (_, until)| *until > now);
+        self.attempts.retain(|_, a| a.window_end.max(a.wait_end) > now);
         let grants = &self.grants;
         self.by_session.retain(|_, ids| {
             ids.retain(|id| grants.contains_key(id));
@@ -227,6 +241,38 @@ impl Store for MemoryStore {
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         self.lock().counters.remove(key);
+        Ok(())
+    }
+
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        let a = inner.attempts.entry(key.to_owned()).or_default();
+        if a.wait_end > now {
+            return Ok(Reservation::Refused { wait: a.wait_end - now });
+        }
+        if a.window_end <= now {
+            *a = Attempts { window_end: now + limit.window_secs.max(1), ..Attempts::default() };
+        }
+        a.count += 1;
+        let wait = limit.wait_after(a.count);
+        if wait > 0 {
+            (a.wait_end, a.wait_set_by) = (now + wait, a.count);
+        }
+        Ok(Reservation::Granted { count: a.count, wait })
+    }
+
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if clear {
+            inner.attempts.remove(key);
+        } else if let Some(a) = inner.attempts.get_mut(key) {
+            a.count = a.count.saturating_sub(1);
+            if a.wait_set_by == count {
+                (a.wait_end, a.wait_set_by) = (0, 0);
+            }
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@
 //! | `sg:{sid}` | hash | grant id → expires_at: the grants made in a session | its last grant ends |
 //! | `ag:{account}` | hash | grant id → expires_at: an account's grants (incident response) | its last grant ends |
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
+//! | `t:{key}` | hash | throttled attempts: `c` count, `w` window end, `l` wait end, `b` who started the wait | the later of `w`, `l` |
 //! | `last-sign-in` | hash | account → time | never |
 //!
 //! Compound operations are Lua scripts (`scripts`), so they stay atomic across instances. TTLs are computed
@@ -26,7 +27,9 @@ mod scripts;
 use async_trait::async_trait;
 use redis::{Cmd, ToRedisArgs};
 
-use super::{AuthCode, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{
+    AuthCode, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError,
+};
 use crate::clock::Clock;
 use crate::config::StoreConfig;
 use crate::directory::User;
@@ -70,6 +73,9 @@ impl Keys {
     }
     fn counter(&self, key: &str) -> String {
         format!("{}n:{key}", self.prefix)
+    }
+    fn attempts(&self, key: &str) -> String {
+        format!("{}t:{key}", self.prefix)
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
@@ -295,6 +301,24 @@ impl Store for RedisStore {
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         let del = cmd("DEL", self.keys.counter(key));
         self.conn.send("reset", Retry::Idempotent, Request::Cmd(&del)).await
+    }
+
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError> {
+        let mut script = self.scripts.reserve.prepare_invoke();
+        script.key(self.keys.attempts(key)).arg(self.clock.now()).arg(limit.window_secs.max(1));
+        script.arg(limit.free).arg(limit.max).arg(limit.base_delay_secs).arg(limit.lockout_secs);
+        let reply: Vec<u64> = self.conn.send("reserve", Retry::NotSent, Request::Script(&script)).await?;
+        match reply.as_slice() {
+            [0, wait] => Ok(Reservation::Refused { wait: *wait }),
+            [1, count, wait] => Ok(Reservation::Granted { count: *count, wait: *wait }),
+            _ => Err(StoreError("redis: unexpected answer from reserve".into())),
+        }
+    }
+
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError> {
+        let mut script = self.scripts.release.prepare_invoke();
+        script.key(self.keys.attempts(key)).arg(count).arg(if clear { "1" } else { "0" });
+        self.conn.send::<()>("release", Retry::NotSent, Request::Script(&script)).await
     }
 
     async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError> {

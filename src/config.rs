@@ -22,7 +22,7 @@ pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
 pub use oidc::OidcConfig;
-pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
+pub use security::{AdminConfig, AuditConfig, ThrottleConfig, trusted_proxy};
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
 pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
@@ -296,7 +296,7 @@ impl Config {
             _ => out.push(ConfigError::new("server.issuer", "must be an http(s) URL without query or fragment")),
         }
         for p in &self.server.trusted_proxies {
-            if crate::http::context::Network::parse(p).is_none() {
+            if security::trusted_proxy(p).is_none() {
                 out.push(ConfigError::new("server.trusted_proxies", format!("{p}: not an IP address or CIDR network")));
             }
         }
@@ -317,9 +317,7 @@ impl Config {
         if self.audit.output == "file" && self.audit.path.is_none() {
             out.push(ConfigError::new("audit.path", "required when audit.output = \"file\""));
         }
-        if self.admin.listen.is_some() && self.admin.token.is_none() && self.admin.token_file.is_none() {
-            out.push(ConfigError::new("admin.token", "the admin API needs a token (admin.token or admin.token_file)"));
-        }
+        self.admin.problems(&mut out);
         let t = &self.throttle;
         if t.account_free_failures > t.account_max_failures || t.ip_free_failures > t.ip_max_failures {
             out.push(ConfigError::new("throttle", "free failures must not exceed max failures"));

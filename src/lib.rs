@@ -54,7 +54,7 @@ pub struct App {
     pub discovery: Bytes,
     pub key_reload_interval: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<http::context::Network>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the operators' API listens (off when `None`), and its bearer token.
     pub admin_listen: Option<String>,
     pub admin_token: Option<String>,
@@ -154,18 +154,8 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     };
     let secure_cookies = provider.issuer.starts_with("https://");
     let key_reload_interval = std::time::Duration::from_secs(config.keys.reload_interval_secs.max(1));
-    let trusted_proxies =
-        config.server.trusted_proxies.iter().filter_map(|p| http::context::Network::parse(p)).collect();
-    let admin_token = match (&config.admin.token, &config.admin.token_file) {
-        (Some(t), _) => Some(t.clone()),
-        (None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| BuildError::Config(vec![config::ConfigError::new("admin.token_file", e.to_string())]))?
-                .trim()
-                .to_owned(),
-        ),
-        (None, None) => None,
-    };
+    let trusted_proxies = config.server.trusted_proxies.iter().filter_map(|p| config::trusted_proxy(p)).collect();
+    let admin_token = config.admin.load_token().map_err(|e| BuildError::Config(vec![e]))?;
     let directory_page = config.directory_page.is_enabled(&config.directory).then(|| {
         let p = &provider;
         directory::public::PublicDirectory::new(

@@ -51,6 +51,12 @@ impl Config {
         {
             out.push(ConfigError::new("directory.ldif_path", format!("{}: {e}", path.display())));
         }
+        if self.admin.listen.is_some()
+            && self.admin.token.is_none()
+            && let Err(e) = self.admin.load_token()
+        {
+            out.push(e);
+        }
         if let Some(path) = &self.ldap.bind_password_file {
             match std::fs::read_to_string(path) {
                 Ok(text) if text.trim().is_empty() => {

@@ -7,9 +7,11 @@
 //! entry's DN on a *bind* connection: a second pool whose connections never search and never go
 //! back to the search pool. Each user bind replaces the previous identity on that connection, so no
 //! user's identity can leak into a search, and once both pools are warm a login opens no TCP or TLS
-//! connection at all (two round trips on open connections).
+//! connection at all (two round trips on open connections). An unknown or disabled mailbox gets a decoy bind and
+//! the time a real bind takes (`decoy`), so the clock does not tell which mailboxes exist.
 
 mod connect;
+mod decoy;
 mod entry;
 mod pool;
 mod schema;
@@ -17,7 +19,7 @@ mod schema;
 mod tests;
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
@@ -28,6 +30,7 @@ use crate::clock::Clock;
 use crate::config::LdapConfig;
 pub use connect::ServerStats;
 use connect::{Credentials, Servers};
+use decoy::BindTimes;
 use entry::{Account, RawEntry};
 use pool::Pool;
 use schema::Schema;
@@ -73,6 +76,9 @@ pub struct LdapDirectory {
     binds: Pool,
     /// Limit of each connect and each operation (`timeout_ms`).
     timeout: Duration,
+    /// How long real password binds take now, and the DN of the decoy bind (see `decoy`).
+    bind_times: BindTimes,
+    decoy_dn: String,
 }
 
 /// Why the directory could not be set up from `[ldap]` (a file, a filter, the TLS roots).
@@ -147,6 +153,8 @@ impl LdapDirectory {
             search: Pool::new("search", config.pool_size, login),
             binds: Pool::new("bind", config.pool_size, None),
             timeout,
+            bind_times: BindTimes::default(),
+            decoy_dn: decoy::decoy_dn(&config.base_dn),
         })
     }
 
@@ -246,14 +254,21 @@ impl Directory for LdapDirectory {
         if password.is_empty() {
             return Ok(Err(Refusal::WrongPassword));
         }
-        let Some(account) = self.find(mail).await? else {
-            return Ok(Err(Refusal::UnknownAccount));
+        let account = match self.find(mail).await? {
+            Some(account) if !account.disabled => account,
+            // As the embedded directory: a locked account is refused whatever the password, without its own bind;
+            // like an unknown one, it takes a decoy bind's time all the same.
+            other => {
+                let refusal = if other.is_some() { Refusal::Disabled } else { Refusal::UnknownAccount };
+                let started = Instant::now();
+                self.call(&self.binds, Op::Bind { dn: &self.decoy_dn, password }).await?;
+                self.bind_times.pad(started).await;
+                return Ok(Err(refusal));
+            }
         };
-        // As the embedded directory: a locked account is refused whatever the password, without a bind.
-        if account.disabled {
-            return Ok(Err(Refusal::Disabled));
-        }
+        let started = Instant::now();
         let reply = self.call(&self.binds, Op::Bind { dn: &account.dn, password }).await?;
+        self.bind_times.record(started.elapsed());
         let result = &reply.result;
         Ok(match result.rc {
             0 => Ok(account.user),

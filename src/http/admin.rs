@@ -26,12 +26,15 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Whether the bearer token matches `[admin] token` (compared in constant time).
+/// Whether the bearer token matches `[admin] token`. A missing or empty token never does, whatever is configured
+/// (the config refuses a weak one, this holds even so). Compared in constant time, as SHA-256 digests so that
+/// not even the length leaks.
 fn authorised(app: &App, headers: &HeaderMap) -> bool {
-    let presented = super::token::bearer(headers).unwrap_or_default();
-    app.admin_token
-        .as_deref()
-        .is_some_and(|t| aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), presented.as_bytes()).is_ok())
+    use aws_lc_rs::digest::{SHA256, digest};
+    let Some(presented) = super::token::bearer(headers).ok().filter(|p| !p.is_empty()) else { return false };
+    let Some(expected) = app.admin_token.as_deref().filter(|t| !t.is_empty()) else { return false };
+    let (presented, expected) = (digest(&SHA256, presented.as_bytes()), digest(&SHA256, expected.as_bytes()));
+    aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_ref(), expected.as_ref()).is_ok()
 }
 
 fn denied() -> Response {

@@ -7,7 +7,7 @@ use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
 use crate::policy::LoginRefusal;
-use crate::policy::throttle::AfterFailure;
+use crate::policy::throttle::{Gate, Ticket};
 use crate::store::{AuthCode, Session};
 
 /// What the browser gets next.
@@ -227,30 +227,43 @@ impl Provider {
     ) -> Result<SignIn, Error> {
         let normalized = self.policy.normalize_login(username);
         let account = normalized.as_ref().ok().map(String::as_str);
-        let wait = self.throttle.wait(self.store.as_ref(), account, ctx.ip).await?;
-        if wait > 0 {
-            return Ok(self.refused(client, account, ctx, LoginMessage::Throttled(wait), "throttled"));
-        }
+        // Reserved before the password goes anywhere, so parallel guesses cannot all pass (see policy::throttle).
+        let ticket = match self.throttle.admit(self.store.as_ref(), account, ctx.ip).await? {
+            Gate::Wait(wait) => {
+                return Ok(self.refused(client, account, ctx, LoginMessage::Throttled(wait), "throttled"));
+            }
+            Gate::Admitted(ticket) => ticket,
+        };
+        let store = self.store.as_ref();
         let mail = match normalized {
             Ok(mail) => mail,
             Err(LoginRefusal::DomainNotAllowed) => {
+                self.throttle.give_back(store, &ticket).await?;
                 return Ok(self.refused(client, None, ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
             }
-            Err(LoginRefusal::Malformed) => return self.failed(client, None, ctx, "malformed_login").await,
+            Err(LoginRefusal::Malformed) => return Ok(self.failed(client, None, ctx, "malformed_login", &ticket)),
         };
         if password.is_empty() {
-            return self.failed(client, Some(&mail), ctx, "empty_password").await;
+            return Ok(self.failed(client, Some(&mail), ctx, "empty_password", &ticket));
         }
-        let user = match self.directory.authenticate(&mail, password).await? {
+        let checked = match self.directory.authenticate(&mail, password).await {
+            Ok(checked) => checked,
+            Err(unavailable) => {
+                let _ = self.throttle.give_back(store, &ticket).await;
+                return Err(unavailable.into());
+            }
+        };
+        let user = match checked {
             Ok(user) if self.policy.allows(&user.mail) => user,
             Ok(_) => {
+                self.throttle.give_back(store, &ticket).await?;
                 return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::DomainRefused, "domain_not_allowed"));
             }
             Err(refusal) => {
                 if refusal != Refusal::WrongPassword {
                     self.forget_directory_check(&mail).await?;
                 }
-                return self.failed(client, Some(&mail), ctx, refusal.as_str()).await;
+                return Ok(self.failed(client, Some(&mail), ctx, refusal.as_str(), &ticket));
             }
         };
         let now = self.clock.now();
@@ -258,6 +271,7 @@ impl Provider {
         if let Some(days) = self.policy.dormancy.after_days
             && self.policy.dormancy.is_dormant(now, self.store.last_sign_in(&user.mail).await?)
         {
+            self.throttle.give_back(store, &ticket).await?;
             return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::Dormant(days), "dormant"));
         }
         let previous = self.session_for_cookie(cookie).await?;
@@ -283,7 +297,7 @@ impl Provider {
         // among them, so it reaches the browser only once the session it names is stored.
         let code = oidc.map(|req| self.new_code(req, &session, user.clone()));
         tokio::try_join!(
-            self.throttle.succeeded(self.store.as_ref(), &mail),
+            self.throttle.succeeded(self.store.as_ref(), &ticket),
             self.store.put_session(&session),
             self.store.record_sign_in(&session.account, now),
             self.remember_directory_check(&user.mail, &user),
@@ -317,22 +331,24 @@ impl Provider {
         SignIn::Refused { message, reason }
     }
 
-    /// A failed password check: counted against the mailbox and the address, recorded, and shown like all others.
-    async fn failed(
+    /// A failed password check: already counted against the mailbox and the address when it was admitted
+    /// (`ticket`), recorded, and shown like all others.
+    fn failed(
         &self,
         client: &str,
         account: Option<&str>,
         ctx: &RequestContext,
         reason: &'static str,
-    ) -> Result<SignIn, Error> {
+        ticket: &Ticket,
+    ) -> SignIn {
         let result = self.refused(client, account, ctx, LoginMessage::BadCredentials, reason);
-        if let AfterFailure::LockedOut(secs) = self.throttle.failed(self.store.as_ref(), account, ctx.ip).await? {
+        if let Some(secs) = ticket.lockout {
             tracing::warn!(secs, "sign-in locked out after too many failures");
             let mut event = Event::new("lockout").client(client).reason("too_many_failures");
             event.account = account.map(str::to_owned);
             self.audit.record(ctx, event);
         }
-        Ok(result)
+        result
     }
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).

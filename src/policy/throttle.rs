@@ -1,27 +1,42 @@
-//! Brute-force protection: growing waits, then a temporary lockout, per mailbox and per client IP.
+//! Brute-force protection: growing waits, then a temporary lockout, per mailbox and per client address.
 //!
-//! Counters live in the store, so every instance sees the same ones. Mailboxes are counted as typed
-//! (normalised), whether or not they exist, so the throttle never tells an attacker which accounts are real.
-//! While a wait is running, no password is checked at all, so a correct guess during a lockout signs nobody in.
+//! Each attempt is *reserved* in the store before its password goes to the directory (one atomic step, see
+//! [`Store::reserve`]), so 200 simultaneous guesses cannot all pass a check made before any of them is counted:
+//! at most the free ones reach the directory. A correct password clears the mailbox and gives the address its
+//! attempt back; a refusal for another reason (domain, dormancy, directory down) gives both back.
+//!
+//! Counters live in the store, so every instance sees the same ones. Mailboxes are counted as typed (normalised),
+//! whether or not they exist, so the throttle never tells an attacker which accounts are real. IPv6 clients are
+//! counted per /64, the block one household or one attacker's machine gets. While a wait is running, no password
+//! is checked at all, so a correct guess during a lockout signs nobody in.
 
 use std::net::IpAddr;
 
+use ipnet::Ipv6Net;
+
 use crate::config::ThrottleConfig;
-use crate::store::{Store, StoreError};
+use crate::store::{Limit, Reservation, Store, StoreError};
 
 pub struct Throttle {
     config: ThrottleConfig,
 }
 
-/// What a failure led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterFailure {
-    /// No wait yet.
-    Free,
-    /// The next attempt must wait this long.
+/// What the gate decided about one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// A wait is running for the mailbox or the address: this many seconds more. Nothing was counted.
     Wait(u64),
-    /// The maximum was reached just now: locked out for this long.
-    LockedOut(u64),
+    /// Go ahead: the attempt is counted (as a failure unless given back through the [`Ticket`]).
+    Admitted(Ticket),
+}
+
+/// The reservations one admitted attempt holds, to give back or keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ticket {
+    account: Option<(String, u64)>,
+    ip: Option<(String, u64)>,
+    /// Set when this attempt reached a maximum and started a lockout of this many seconds.
+    pub lockout: Option<u64>,
 }
 
 impl Throttle {
@@ -29,86 +44,102 @@ impl Throttle {
         Throttle { config }
     }
 
-    /// The wait before `failures` failures may try again (pure): nothing for the first free ones, then
-    /// `base_delay_secs` doubling, and `lockout_secs` once `max` is reached.
-    pub fn wait_after(&self, failures: u64, free: u64, max: u64) -> u64 {
+    /// The rule for one mailbox.
+    pub fn account_limit(&self) -> Limit {
         let c = &self.config;
-        if failures >= max {
-            c.lockout_secs
-        } else if failures < free {
-            0
-        } else {
-            let doublings = (failures - free).min(30) as u32;
-            c.base_delay_secs.saturating_mul(1 << doublings).min(c.lockout_secs)
+        self.limit(c.account_free_failures, c.account_max_failures)
+    }
+
+    /// The rule for one client address.
+    pub fn ip_limit(&self) -> Limit {
+        let c = &self.config;
+        self.limit(c.ip_free_failures, c.ip_max_failures)
+    }
+
+    fn limit(&self, free: u64, max: u64) -> Limit {
+        let c = &self.config;
+        Limit {
+            window_secs: c.window_secs,
+            free,
+            max,
+            base_delay_secs: c.base_delay_secs,
+            lockout_secs: c.lockout_secs,
         }
     }
 
-    /// Seconds this mailbox or IP still has to wait (0: go ahead).
-    /// Both counters are read at once: one round trip to a shared store.
-    pub async fn wait(&self, store: &dyn Store, account: Option<&str>, ip: Option<IpAddr>) -> Result<u64, StoreError> {
-        let remaining = |key: Option<String>| async move {
-            match key {
-                Some(key) => store.count(&key).await.map(|(_, secs)| secs),
-                None => Ok(0),
-            }
-        };
-        let account = account.map(|account| lock_key("a", account));
-        let ip = ip.map(|ip| lock_key("i", &ip.to_string()));
-        let (account, ip) = tokio::try_join!(remaining(account), remaining(ip))?;
-        Ok(account.max(ip))
-    }
-
-    /// Counts a failed sign-in; returns what it means for the mailbox (the IP is counted likewise).
-    pub async fn failed(
+    /// Reserves an attempt for the address, then for the mailbox, before any password is checked. Refused when
+    /// either has a wait running (the address's reservation is given back when the mailbox refuses).
+    pub async fn admit(
         &self,
         store: &dyn Store,
         account: Option<&str>,
         ip: Option<IpAddr>,
-    ) -> Result<AfterFailure, StoreError> {
-        let c = &self.config;
-        let mut outcome = AfterFailure::Free;
+    ) -> Result<Gate, StoreError> {
+        let mut ticket = Ticket::default();
         if let Some(ip) = ip {
-            let ip = ip.to_string();
-            let n = store.hit(&fail_key("i", &ip), c.window_secs).await?;
-            let wait = self.wait_after(n, c.ip_free_failures, c.ip_max_failures);
-            self.lock(store, &lock_key("i", &ip), wait).await?;
-            if n == c.ip_max_failures {
-                outcome = AfterFailure::LockedOut(wait);
+            let key = ip_key(ip);
+            match store.reserve(&key, &self.ip_limit()).await? {
+                Reservation::Refused { wait } => return Ok(Gate::Wait(wait)),
+                Reservation::Granted { count, wait } => {
+                    ticket.lockout = (count == self.config.ip_max_failures).then_some(wait);
+                    ticket.ip = Some((key, count));
+                }
             }
         }
         if let Some(account) = account {
-            let n = store.hit(&fail_key("a", account), c.window_secs).await?;
-            let wait = self.wait_after(n, c.account_free_failures, c.account_max_failures);
-            self.lock(store, &lock_key("a", account), wait).await?;
-            if n == c.account_max_failures {
-                outcome = AfterFailure::LockedOut(wait);
-            } else if wait > 0 && outcome == AfterFailure::Free {
-                outcome = AfterFailure::Wait(wait);
+            let key = account_key(account);
+            let reserved = store.reserve(&key, &self.account_limit()).await;
+            match reserved {
+                Ok(Reservation::Granted { count, wait }) => {
+                    if count == self.config.account_max_failures {
+                        ticket.lockout = Some(wait);
+                    }
+                    ticket.account = Some((key, count));
+                }
+                Ok(Reservation::Refused { wait }) => {
+                    self.give_back(store, &ticket).await?;
+                    return Ok(Gate::Wait(wait));
+                }
+                Err(e) => {
+                    let _ = self.give_back(store, &ticket).await;
+                    return Err(e);
+                }
             }
         }
-        Ok(outcome)
+        Ok(Gate::Admitted(ticket))
     }
 
-    /// A correct password clears the mailbox's failures (not the IP's: one good account must not shield guessing).
-    pub async fn succeeded(&self, store: &dyn Store, account: &str) -> Result<(), StoreError> {
-        store.reset(&fail_key("a", account)).await
+    /// A correct password: the mailbox's failures are forgotten, the address gets its attempt back (but keeps its
+    /// other failures: one good account must not shield guessing at others).
+    pub async fn succeeded(&self, store: &dyn Store, ticket: &Ticket) -> Result<(), StoreError> {
+        if let Some((key, count)) = &ticket.account {
+            store.release(key, *count, true).await?;
+        }
+        if let Some((key, count)) = &ticket.ip {
+            store.release(key, *count, false).await?;
+        }
+        Ok(())
     }
 
-    async fn lock(&self, store: &dyn Store, key: &str, secs: u64) -> Result<(), StoreError> {
-        if secs > 0 {
-            store.reset(key).await?;
-            store.hit(key, secs).await?;
+    /// The attempt was no password failure after all: both reservations are given back.
+    pub async fn give_back(&self, store: &dyn Store, ticket: &Ticket) -> Result<(), StoreError> {
+        for (key, count) in ticket.account.iter().chain(&ticket.ip) {
+            store.release(key, *count, false).await?;
         }
         Ok(())
     }
 }
 
-fn fail_key(kind: &str, who: &str) -> String {
-    format!("throttle:fail:{kind}:{who}")
+fn account_key(account: &str) -> String {
+    format!("throttle:a:{account}")
 }
 
-fn lock_key(kind: &str, who: &str) -> String {
-    format!("throttle:wait:{kind}:{who}")
+/// An IPv4 address as it is; an IPv6 one by its /64 (an IPv4-mapped one as IPv4).
+fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => format!("throttle:i:{}", Ipv6Net::new(v6, 64).map(|n| n.trunc()).unwrap_or_default()),
+        v4 => format!("throttle:i:{v4}"),
+    }
 }
 
 #[cfg(test)]
@@ -118,8 +149,19 @@ mod tests {
     #[test]
     fn waits_grow_then_lock_out() {
         let t = Throttle::new(ThrottleConfig::default());
-        let waits: Vec<u64> = (1..=10).map(|n| t.wait_after(n, 3, 10)).collect();
+        let limit = Limit { free: 3, max: 10, ..t.account_limit() };
+        let waits: Vec<u64> = (1..=10).map(|n| limit.wait_after(n)).collect();
         assert_eq!(waits, [0, 0, 2, 4, 8, 16, 32, 64, 128, 900]);
-        assert_eq!(t.wait_after(40, 3, 100), 900, "capped at the lockout");
+        assert_eq!(Limit { max: 100, ..limit }.wait_after(40), 900, "capped at the lockout");
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let key = |s: &str| ip_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_eq!(key("2001:db8:1:2::1"), "throttle:i:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.7"), "throttle:i:203.0.113.7");
+        assert_eq!(key("203.0.113.7"), "throttle:i:203.0.113.7");
     }
 }

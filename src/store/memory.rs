@@ -10,7 +10,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{
+    AuthCode, DirectoryCheck, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store,
+    StoreError,
+};
 use crate::clock::Clock;
 use crate::directory::User;
 
@@ -50,6 +53,16 @@ fn unindex(map: &mut HashMap<String, ExpiryIndex>, key: &str, expires_at: u64, i
     }
 }
 
+/// Throttled attempts under one key (see [`Store::reserve`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    count: u64,
+    window_end: u64,
+    wait_end: u64,
+    /// The attempt whose reservation started the wait (0: none), so taking it back lifts the wait.
+    wait_set_by: u64,
+}
+
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<String, Session>,
@@ -63,6 +76,7 @@ struct Inner {
     grants_by_account: HashMap<String, ExpiryIndex>,
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
+    attempts: HashMap<String, Attempts>,
     last_sign_in: HashMap<String, u64>,
     /// request_uri hash → (record, expires_at): pushed authorization requests.
     pushed: HashMap<String, (String, u64)>,
@@ -117,6 +131,7 @@ impl Inner {
         self.pushed.retain(|_, (_, until)| *until > now);
         self.consents.retain(|_, (_, until)| *until > now);
         self.directory_checks.retain(|_, (_, until)| *until > now);
+        self.attempts.retain(|_, a| a.window_end.max(a.wait_end) > now);
     }
 
     /// Forgets a grant and its index entries.
@@ -321,6 +336,38 @@ impl Store for MemoryStore {
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         self.lock().counters.remove(key);
+        Ok(())
+    }
+
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        let a = inner.attempts.entry(key.to_owned()).or_default();
+        if a.wait_end > now {
+            return Ok(Reservation::Refused { wait: a.wait_end - now });
+        }
+        if a.window_end <= now {
+            *a = Attempts { window_end: now + limit.window_secs.max(1), ..Attempts::default() };
+        }
+        a.count += 1;
+        let wait = limit.wait_after(a.count);
+        if wait > 0 {
+            (a.wait_end, a.wait_set_by) = (now + wait, a.count);
+        }
+        Ok(Reservation::Granted { count: a.count, wait })
+    }
+
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if clear {
+            inner.attempts.remove(key);
+        } else if let Some(a) = inner.attempts.get_mut(key) {
+            a.count = a.count.saturating_sub(1);
+            if a.wait_set_by == count {
+                (a.wait_end, a.wait_set_by) = (0, 0);
+            }
+        }
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, Session, Store, StoreError};
+use super::{AuthCode, DirectoryCheck, Grant, Limit, Redemption, Reservation, Rotation, Session, Store, StoreError};
 use crate::directory::User;
 use crate::telemetry::Metrics;
 
@@ -111,6 +111,14 @@ impl Store for Metered {
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         self.timed("reset", self.inner.reset(key)).await
+    }
+
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError> {
+        self.timed("reserve", self.inner.reserve(key, limit)).await
+    }
+
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError> {
+        self.timed("release", self.inner.release(key, count, clear)).await
     }
 
     async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError> {

@@ -92,6 +92,41 @@ pub struct DirectoryCheck {
     pub user: User,
 }
 
+/// A throttling rule for one counter (a mailbox, an address): attempts in a window of `window_secs` from the first;
+/// the first `free` go ahead at once, each further one starts a wait of `base_delay_secs` doubling per attempt,
+/// and the `max`-th starts a lockout of `lockout_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub window_secs: u64,
+    pub free: u64,
+    pub max: u64,
+    pub base_delay_secs: u64,
+    pub lockout_secs: u64,
+}
+
+impl Limit {
+    /// The wait that starts once `attempts` attempts are counted (pure; the Redis script computes the same).
+    pub fn wait_after(&self, attempts: u64) -> u64 {
+        if attempts >= self.max {
+            self.lockout_secs
+        } else if attempts < self.free {
+            0
+        } else {
+            let doublings = (attempts - self.free).min(30) as u32;
+            self.base_delay_secs.saturating_mul(1 << doublings).min(self.lockout_secs)
+        }
+    }
+}
+
+/// What [`Store::reserve`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Go ahead: this attempt is number `count` of its window, and the wait it started (0: none).
+    Granted { count: u64, wait: u64 },
+    /// A wait is running, `wait` more seconds: nothing was counted.
+    Refused { wait: u64 },
+}
+
 /// The store could not be reached or answered garbage. The caller answers 503.
 #[derive(Debug, thiserror::Error)]
 #[error("store unavailable: {0}")]
@@ -173,6 +208,15 @@ pub trait Store: Send + Sync {
     /// The current count under `key` and the seconds until its window ends ((0, 0) when absent or expired).
     async fn count(&self, key: &str) -> Result<(u64, u64), StoreError>;
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Reserves one attempt under `key` *before* it is made, in one atomic step (a Lua script in Redis, one
+    /// critical section in memory): refused while a wait runs; otherwise counted, as a failure until
+    /// [`Store::release`] takes it back, and the wait its count calls for (`limit`) starts now. So concurrent
+    /// attempts cannot all slip past a check made before any of them is counted. O(1): one small record per key.
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError>;
+    /// Takes back the attempt numbered `count` under `key` that turned out no failure (and the wait it started);
+    /// with `clear`, forgets every attempt and wait under `key` (a correct password). O(1).
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError>;
 
     /// Remembers when an account last signed in (for dormant-account reports and policy). Kept without expiry.
     async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError>;

@@ -82,8 +82,11 @@ impl Metrics {
     }
 
     /// A posted sign-in form: `result` is success, refused, unavailable or error; `reason` says why a refusal
-    /// happened (`wrong_password`, `domain_not_allowed`, …) and is `none` otherwise.
+    /// happened (`bad_credentials`, `throttled`, `domain_not_allowed`, …) and is `none` otherwise.
+    /// An unknown mailbox, a wrong or empty password and a disabled account are all `bad_credentials`: `/metrics`
+    /// must not tell which mailboxes exist (the audit trail keeps the detail).
     pub fn sign_in(&self, result: &'static str, reason: &'static str) {
+        let reason = public_reason(reason);
         self.record(|| counter!(SIGN_INS, "result" => result, "reason" => reason).increment(1));
     }
 
@@ -122,6 +125,15 @@ impl Metrics {
                 counter!(errors, "op" => op).increment(1);
             }
         });
+    }
+}
+
+/// A sign-in refusal's reason as a metric label: the reasons that would tell an existing mailbox from an unknown
+/// one are folded into `bad_credentials`.
+fn public_reason(reason: &'static str) -> &'static str {
+    match reason {
+        "unknown_account" | "wrong_password" | "account_disabled" | "empty_password" => "bad_credentials",
+        other => other,
     }
 }
 

@@ -184,7 +184,7 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
     let port = crate::harness::free_port();
     let mut config = test_config();
     config.admin.listen = Some(format!("127.0.0.1:{port}"));
-    config.admin.token = Some("operator-token".into());
+    config.admin.token = Some("operator-token-of-the-it-centre-0123456789".into());
     let app = TestApp::start_with(config).await;
     let admin = format!("http://127.0.0.1:{port}/admin");
     let portal = Rp::demo(&app.url, "portal").await;
@@ -195,7 +195,7 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
     assert_eq!(denied.status(), 401);
     let listed: Value = http()
         .get(format!("{admin}/sessions?account=dungnv"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-the-it-centre-0123456789")
         .send()
         .await
         .unwrap()
@@ -205,7 +205,7 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
     let done: Value = http()
         .post(format!("{admin}/sessions/revoke"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-the-it-centre-0123456789")
         .json(&json!({"account": "dungnv@danang.gov.vn", "operator": "it-centre"}))
         .send()
         .await

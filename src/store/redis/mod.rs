@@ -19,6 +19,7 @@
 //! | `par:{request_uri_hash}` | string | `expires_at`, newline, a pushed authorization request | its `expires_at` |
 //! | `cs:{account}:{client_id}` | string | `expires_at`, newline, a consent record | its `expires_at` |
 //! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
+//! | `t:{key}` | hash | throttled attempts: `c` count, `w` window end, `l` wait end, `b` who started the wait | the later of `w`, `l` |
 //! | `last-sign-in` | hash | account → time | never |
 //!
 //! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
@@ -37,8 +38,8 @@ use async_trait::async_trait;
 use redis::{Cmd, ToRedisArgs};
 
 use super::{
-    AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError,
-    account_tag, tag_of,
+    AuthCode, DirectoryCheck, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store,
+    StoreError, account_tag, tag_of,
 };
 use crate::clock::Clock;
 use crate::config::StoreConfig;
@@ -93,6 +94,9 @@ impl Keys {
     }
     fn directory_check(&self, account: &str) -> String {
         format!("{}d:{account}", self.prefix)
+    }
+    fn attempts(&self, key: &str) -> String {
+        format!("{}t:{key}", self.prefix)
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
@@ -389,6 +393,24 @@ impl Store for RedisStore {
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         let del = cmd("DEL", self.keys.counter(key));
         self.conn.send("reset", Retry::Idempotent, Request::Cmd(&del)).await
+    }
+
+    async fn reserve(&self, key: &str, limit: &Limit) -> Result<Reservation, StoreError> {
+        let mut script = self.scripts.reserve.prepare_invoke();
+        script.key(self.keys.attempts(key)).arg(self.clock.now()).arg(limit.window_secs.max(1));
+        script.arg(limit.free).arg(limit.max).arg(limit.base_delay_secs).arg(limit.lockout_secs);
+        let reply: Vec<u64> = self.conn.send("reserve", Retry::NotSent, Request::Script(&script)).await?;
+        match reply.as_slice() {
+            [0, wait] => Ok(Reservation::Refused { wait: *wait }),
+            [1, count, wait] => Ok(Reservation::Granted { count: *count, wait: *wait }),
+            _ => Err(StoreError("redis: unexpected answer from reserve".into())),
+        }
+    }
+
+    async fn release(&self, key: &str, count: u64, clear: bool) -> Result<(), StoreError> {
+        let mut script = self.scripts.release.prepare_invoke();
+        script.key(self.keys.attempts(key)).arg(count).arg(if clear { "1" } else { "0" });
+        self.conn.send::<()>("release", Retry::NotSent, Request::Script(&script)).await
     }
 
     async fn record_sign_in(&self, account: &str, at: u64) -> Result<(), StoreError> {

@@ -117,6 +117,43 @@ if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) en
 return n
 ";
 
+/// Reserves a throttled attempt (see `Store::reserve`) in the hash KEYS[1]: `c` count, `w` window end, `l` wait
+/// end, `b` the count whose reservation started the wait. Refused while `l` is ahead: `{0, seconds left}`;
+/// otherwise counted, the wait for the new count started (the same schedule as `Limit::wait_after`), and
+/// `{1, count, wait}`. The hash lives until its window or wait ends, whichever is later.
+///
+/// ARGV: now, window, free, max, base delay, lockout (seconds).
+const RESERVE: &str = r"
+local now = tonumber(ARGV[1])
+local f = redis.call('HMGET', KEYS[1], 'c', 'w', 'l', 'b')
+local l = tonumber(f[3]) or 0
+if l > now then return {0, l - now} end
+local c = tonumber(f[1]) or 0
+local w = tonumber(f[2]) or 0
+local b = tonumber(f[4]) or 0
+if w <= now then c = 0; w = now + tonumber(ARGV[2]); l = 0; b = 0 end
+c = c + 1
+local free, max, base, lockout = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local wait = 0
+if c >= max then wait = lockout
+elseif c >= free then wait = math.min(base * 2 ^ math.min(c - free, 30), lockout) end
+if wait > 0 then l = now + wait; b = c end
+redis.call('HSET', KEYS[1], 'c', c, 'w', w, 'l', l, 'b', b)
+redis.call('EXPIRE', KEYS[1], math.max(w, l) - now + 1)
+return {1, c, wait}
+";
+
+/// Takes back a reserved attempt: with ARGV[2] = '1' deletes KEYS[1]; otherwise one count less, and the wait
+/// lifted when the attempt ARGV[1] started it.
+const RELEASE: &str = r"
+if ARGV[2] == '1' then return redis.call('DEL', KEYS[1]) end
+local f = redis.call('HMGET', KEYS[1], 'c', 'b')
+if not f[1] then return 0 end
+if tonumber(f[1]) > 0 then redis.call('HINCRBY', KEYS[1], 'c', -1) end
+if tonumber(f[2]) == tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'l', 0, 'b', 0) end
+return 1
+";
+
 /// The scripts, prepared once per store (their SHA-1 is computed here, not per call).
 pub struct Scripts {
     /// [`PUT_INDEXED`]: a session or a grant with its index.
@@ -131,6 +168,10 @@ pub struct Scripts {
     pub hit: Script,
     /// [`SESSIONS_BEYOND`]: the sessions past `[session] max_per_account`.
     pub sessions_beyond: Script,
+    /// [`RESERVE`]: a throttled attempt, counted before it is made.
+    pub reserve: Script,
+    /// [`RELEASE`]: an attempt taken back.
+    pub release: Script,
 }
 
 impl Scripts {
@@ -143,6 +184,8 @@ impl Scripts {
             end_session: Script::new(END_SESSION),
             hit: Script::new(HIT),
             sessions_beyond: Script::new(SESSIONS_BEYOND),
+            reserve: Script::new(RESERVE),
+            release: Script::new(RELEASE),
         }
     }
 }

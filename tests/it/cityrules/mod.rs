@@ -16,7 +16,7 @@ use reqwest::header::HeaderMap;
 use crate::app::http;
 use crate::harness::{Slapd, free_port};
 
-pub const ADMIN_TOKEN: &str = "operator-token";
+pub const ADMIN_TOKEN: &str = "operator-token-of-the-it-centre-0123456789";
 
 /// `config` with the admin API on a free port; returns the API's base URL too.
 pub fn with_admin(mut config: Config) -> (Config, String) {

@@ -21,7 +21,10 @@ enum Found {
 impl Provider {
     /// Finds the live grant behind an access or refresh token; `None` for anything unknown, expired or revoked.
     async fn find(&self, token: &str) -> Result<Option<Found>, Error> {
-        if token.matches('.').count() == 2 {
+        // A refresh token is `<grant>.<generation>.<mac>` (see token.rs); a JWT's middle part is never all digits.
+        let generation = token.split('.').nth(1).unwrap_or("");
+        let is_refresh = !generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit());
+        if !is_refresh && token.matches('.').count() == 2 {
             return match self.check_access_token(token).await {
                 Ok((claims, grant)) => Ok(Some(Found::Access(claims, grant))),
                 Err(Error::InvalidToken(_)) => Ok(None),

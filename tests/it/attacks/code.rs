@@ -110,3 +110,34 @@ async fn a_code_of_an_ended_session_gives_no_tokens() {
     assert!(!browser.has_session(), "signed out: {} {}", done.status, done.body);
     assert_eq!(refusal(&redeem(&app, PORTAL, &code, PORTAL_CALLBACK).await), (400, Some("invalid_grant")));
 }
+
+/// The race of hole 7 with the real Redis store: a logout and the code exchange sent together, many times.
+/// Whichever lands first, no refresh token outlives the session (the grant write is guarded by the session
+/// inside the store, and a logout revokes the grants already written).
+#[tokio::test]
+async fn a_logout_racing_the_code_exchange_leaves_no_live_refresh_token() {
+    let redis = crate::harness::Redis::start();
+    let app = TestApp::start_with(crate::shared_store::app_config(&redis, "race:")).await;
+    let mut issued = 0;
+    for _ in 0..20 {
+        let mut browser = Browser::new();
+        let code = code_for(&app, &mut browser, "portal", PORTAL_CALLBACK, "openid offline_access").await;
+        let confirm = browser.get(&format!("{}/logout", app.url)).await.hidden_fields();
+        let logout_url = format!("{}/logout", app.url);
+        let (exchange, _) = tokio::join!(redeem(&app, PORTAL, &code, PORTAL_CALLBACK), async {
+            browser.post_form(&logout_url, &confirm).await
+        });
+        assert!(!browser.has_session(), "the logout happened");
+        match exchange.0 {
+            200 => {
+                issued += 1;
+                let rt = exchange.1["refresh_token"].as_str().unwrap();
+                let again =
+                    post(&app, "/token", Some(PORTAL), &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
+                assert_eq!(refusal(&again), (400, Some("invalid_grant")), "a refresh token outlived the logout");
+            }
+            _ => assert_eq!(refusal(&exchange), (400, Some("invalid_grant"))),
+        }
+    }
+    eprintln!("{issued} of 20 exchanges won the race against the logout");
+}

@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 mod check;
 mod city;
 mod clients;
+mod console;
 mod ldap;
 mod security;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
+pub use console::ConsoleConfig;
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
 
@@ -48,6 +50,8 @@ pub struct Config {
     pub directory_page: DirectoryPageConfig,
     /// The SAML 2.0 identity provider and its service providers.
     pub saml: saml::SamlConfig,
+    /// The IT centre's console (`/quan-tri`).
+    pub console: ConsoleConfig,
     pub clients: Vec<ClientConfig>,
 }
 

@@ -141,4 +141,10 @@ pub trait Store: Send + Sync {
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How many SSO sessions are live now, when the adapter can count them cheaply (the console's overview);
+    /// `None` when it cannot.
+    async fn live_session_count(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

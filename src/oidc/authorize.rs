@@ -128,6 +128,7 @@ impl Provider {
         match decide(req, session.as_ref(), self.clock.now()) {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
+                self.touch_session(&session).await?;
                 match self.recheck(&session, ctx).await? {
                     Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
@@ -137,6 +138,14 @@ impl Provider {
             Decision::LoginRequired => Ok(Outcome::Respond(self.login_required(req))),
             Decision::AskPassword => Ok(Outcome::Login),
         }
+    }
+
+    /// Notes that the browser used its session now, at most once a minute (see [`Session::touched`]).
+    pub async fn touch_session(&self, session: &Session) -> Result<(), Error> {
+        if let Some(touched) = session.touched(self.clock.now()) {
+            self.store.put_session(&touched).await?;
+        }
+        Ok(())
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
@@ -216,7 +225,10 @@ impl Provider {
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
             // The same person signing in again (prompt=login, max_age): keep the session, renew auth_time.
-            Some(s) if s.subject == user.id => (Session { auth_time: now, ..s }, None),
+            // A fresh password check: the factors proved earlier are proved again if the app needs them.
+            Some(s) if s.subject == user.id => {
+                (Session { auth_time: now, last_used: now, amr: vec!["pwd".into()], ..s }, None)
+            }
             other => {
                 if let Some(old) = other {
                     self.end_session(&old.id, ctx, Event::new("logout").reason("another_account_signed_in")).await?;
@@ -228,7 +240,10 @@ impl Provider {
                     subject: user.id.clone(),
                     auth_time: now,
                     expires_at: now + self.session.ttl_secs,
-                };
+                    amr: vec!["pwd".into()],
+                    ..Session::default()
+                }
+                .with_origin(ctx.ip, ctx.user_agent.as_deref(), now);
                 (session, Some(secret))
             }
         };

@@ -53,6 +53,8 @@ pub enum LoginMessage {
 }
 
 /// The result of checking a posted mailbox and password, whatever the protocol that asked.
+// One value per sign-in, moved once: the size of the success variant (the session's metadata) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SignIn {
     /// Signed in: the session (new or renewed) and the account as the directory gave it; set the session cookie
@@ -71,6 +73,8 @@ pub enum SignIn {
 }
 
 /// The result of a posted sign-in form for an OIDC request.
+// One value per sign-in, moved once: the size of the success variant (the session's metadata) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LoginResult {
     /// Signed in: answer with `response`, and set the session cookie to `cookie` when it changed.

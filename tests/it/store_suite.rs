@@ -104,7 +104,6 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     a_sessions_metadata_is_kept(store, time).await;
 }
 
-
 /// What `/tai-khoan` and `/quan-tri` show of a session (browser, address, started, last used, factors) survives
 /// the store, and a touch rewrites it in place.
 async fn a_sessions_metadata_is_kept(store: &dyn Store, time: &Time) {

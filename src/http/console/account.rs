@@ -40,8 +40,30 @@ pub struct Params {
 /// A session row.
 pub struct SessionRow {
     pub id: String,
+    /// The browser's `User-Agent` at sign-in.
+    pub browser: String,
+    pub ip: String,
     pub started: String,
+    pub last_used: String,
+    /// How the person proved who they are (`pwd`, `otp`…).
+    pub amr: String,
     pub expires: String,
+}
+
+impl SessionRow {
+    fn of(s: crate::store::Session) -> SessionRow {
+        // Sessions stored before their metadata was kept have no start: their last password check stands in.
+        let started = if s.started == 0 { s.auth_time } else { s.started };
+        SessionRow {
+            browser: s.user_agent.unwrap_or_default(),
+            ip: s.ip.unwrap_or_default(),
+            started: vn_time(started),
+            last_used: if s.last_used == 0 { String::new() } else { vn_time(s.last_used) },
+            amr: s.amr.join(", "),
+            expires: vn_time(s.expires_at),
+            id: s.id,
+        }
+    }
 }
 
 /// The account shown.
@@ -162,7 +184,7 @@ async fn show(app: &App, mail: &str) -> Result<Shown, String> {
         .await
         .map_err(|e| format!("Kho phiên không trả lời: {e}"))?
         .into_iter()
-        .map(|s| SessionRow { started: vn_time(s.auth_time), expires: vn_time(s.expires_at), id: s.id })
+        .map(SessionRow::of)
         .collect();
     let events = match app.audit_file.clone() {
         Some(path) => {

@@ -20,6 +20,8 @@ async fn an_incident_handled_through_the_console_in_a_real_browser() {
     let app = TestApp::start().await;
     let portal = Rp::demo(&app.url, "portal").await;
     let mut dung = Browser::new();
+    let firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    dung.extra_headers.push(("user-agent".into(), firefox.into()));
     portal.sign_in(&app.url, &mut dung, "dungnv", &[]).await;
 
     let artifacts = artifacts_dir();

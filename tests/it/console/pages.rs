@@ -87,6 +87,7 @@ async fn ending_dungnvs_sessions_from_the_console_signs_him_out_everywhere_under
     assert!(account.body.contains("?mail=dungnv%40danang.gov.vn"), "found without diacritics: {}", account.body);
     let account = staff.get(&format!("{}/quan-tri/tai-khoan?mail=dungnv%40danang.gov.vn", app.url)).await;
     assert!(account.body.contains("Phiên đăng nhập đang mở (1)"), "{}", account.body);
+    assert!(account.body.contains("<td>127.0.0.1</td>") && account.body.contains("<td>pwd</td>"), "session details");
     assert!(account.body.contains("Văn phòng UBND thành phố") && account.body.contains("can-bo, lanh-dao"));
 
     let confirm =

@@ -3,6 +3,8 @@
 //! Lines are written by one background thread, in batches, so a request never waits on the disk. Events carry who, where
 //! and how — never a password, token, code or secret: the fields are typed so none can slip in.
 
+pub mod search;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -32,6 +34,9 @@ pub struct Event {
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// The operator's own words on why they acted (the console asks for them before every action).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Event {
@@ -52,6 +57,12 @@ impl Event {
     }
     pub fn reason(mut self, r: &'static str) -> Event {
         self.reason = Some(r);
+        self
+    }
+    /// Who acted, and in their own words why (both optional).
+    pub fn by(mut self, operator: &str, note: Option<&str>) -> Event {
+        self.operator = Some(operator.to_owned());
+        self.note = note.map(str::to_owned);
         self
     }
     pub fn grant_type(mut self, g: &'static str) -> Event {

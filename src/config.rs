@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 mod check;
 mod city;
 mod clients;
+mod console;
 mod ldap;
 mod oidc;
 mod security;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
+pub use console::ConsoleConfig;
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
 pub use oidc::OidcConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig, trusted_proxy};
@@ -52,6 +54,8 @@ pub struct Config {
     pub saml: saml::SamlConfig,
     /// Request styles required of every OIDC client (pushed authorization requests).
     pub oidc: OidcConfig,
+    /// The IT centre's console (`/quan-tri`).
+    pub console: ConsoleConfig,
     pub clients: Vec<ClientConfig>,
 }
 

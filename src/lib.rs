@@ -70,6 +70,8 @@ pub struct App {
     pub directory_page: Option<directory::public::PublicDirectory>,
     /// The audit trail's file (`[audit] output = "file"`): what the usage report reads.
     pub audit_file: Option<std::path::PathBuf>,
+    /// The IT centre's console (`/quan-tri`), when `[console] enabled`.
+    pub console: Option<config::ConsoleConfig>,
 }
 
 /// Why the service could not be built from its config.
@@ -167,6 +169,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     });
     let audit_file = config.audit.path.clone().filter(|_| config.audit.output == "file");
     Ok(App {
+        console: config.console.enabled.then(|| config.console.clone()),
         directory_page,
         audit_file,
         secure_cookies,

@@ -151,7 +151,14 @@ pub async fn isolated(url: &str, accounts: &[Account], bytes: &mut RedisBytes) {
     for account in accounts.iter().rev().take(WARM_UP) {
         let user = account.user();
         let id = secret_hash(&random_token());
-        let session = Session { id, account: user.mail, subject: user.id, auth_time: now, expires_at: now + 36_000 };
+        let session = Session {
+            id,
+            account: user.mail,
+            subject: user.id,
+            auth_time: now,
+            expires_at: now + 36_000,
+            ..Session::default()
+        };
         store.put_session(&session).await.expect("put a session");
     }
     let accounts = &accounts[..ISOLATED.min(accounts.len() - WARM_UP)];
@@ -159,8 +166,14 @@ pub async fn isolated(url: &str, accounts: &[Account], bytes: &mut RedisBytes) {
     let before = used_memory(&mut con).await;
     for (sid, account) in sids.iter().zip(accounts) {
         let user = account.user();
-        let session =
-            Session { id: sid.clone(), account: user.mail, subject: user.id, auth_time: now, expires_at: now + 36_000 };
+        let session = Session {
+            id: sid.clone(),
+            account: user.mail,
+            subject: user.id,
+            auth_time: now,
+            expires_at: now + 36_000,
+            ..Session::default()
+        };
         store.put_session(&session).await.expect("put a session");
     }
     bytes.isolated_per_session = (used_memory(&mut con).await.saturating_sub(before)) as f64 / accounts.len() as f64;

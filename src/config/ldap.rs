@@ -29,6 +29,9 @@ pub struct LdapConfig {
     /// Search for the account's groups instead of reading a groups attribute; `{dn}` (the account's DN) and
     /// `{login}` (its mailbox) are replaced RFC 4515-escaped; each group's name is its `cn`.
     pub group_filter: Option<String>,
+    /// An LDAP filter that marks a unit's mailbox, for directories that mark units their own way:
+    /// `(employeeType=unit-mailbox)`, `(ou:dn:=units)`. Unset: the `kind` attribute (`employeeType`) says `unit`.
+    pub unit_filter: Option<String>,
     pub attributes: LdapAttributes,
 }
 
@@ -48,6 +51,7 @@ impl Default for LdapConfig {
             pool_size: 8,
             retry_after_secs: 30,
             group_filter: None,
+            unit_filter: None,
             attributes: LdapAttributes::default(),
         }
     }

@@ -17,6 +17,7 @@ mod pool;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod units;
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -79,6 +80,8 @@ pub struct LdapDirectory {
     /// How long real password binds take now, and the DN of the decoy bind (see `decoy`).
     bind_times: BindTimes,
     decoy_dn: String,
+    /// `[ldap] unit_filter`: what marks a unit's mailbox, when the directory has its own way (see `units`).
+    unit_filter: Option<String>,
 }
 
 /// Why the directory could not be set up from `[ldap]` (a file, a filter, the TLS roots).
@@ -125,7 +128,8 @@ impl LdapDirectory {
     /// so the service starts (and answers 503) while no server is up, and recovers without a restart.
     pub fn new(config: &LdapConfig, clock: Clock) -> Result<LdapDirectory, SetupError> {
         let schema = Schema::new(config);
-        for (key, filter) in schema.sample_filters() {
+        let unit_filter = config.unit_filter.iter().map(|f| ("ldap.unit_filter", f.clone()));
+        for (key, filter) in schema.sample_filters().into_iter().chain(unit_filter) {
             if ldap3::parse_filter(&filter).is_err() {
                 return Err(SetupError(format!("{key}: not a valid LDAP filter: {filter}")));
             }
@@ -155,6 +159,7 @@ impl LdapDirectory {
             timeout,
             bind_times: BindTimes::default(),
             decoy_dn: decoy::decoy_dn(&config.base_dn),
+            unit_filter: config.unit_filter.clone(),
         })
     }
 
@@ -215,6 +220,7 @@ impl LdapDirectory {
         let Some(mut account) = entry::account(entry, &self.schema) else { return Ok(None) };
         if !account.disabled {
             self.add_groups(&mut account).await?;
+            self.mark_unit(&mut account).await?;
         }
         Ok(Some(account))
     }
@@ -300,12 +306,14 @@ impl Directory for LdapDirectory {
             4 => tracing::warn!(listed = reply.entries.len(), "the directory's size limit cut the account list"),
             _ => return Err(failed("account list", &reply.result)),
         }
+        let units = self.unit_dns().await?;
         let mut users = Vec::new();
         for entry in &reply.entries {
             let Some(mut account) = entry::account(entry, &self.schema).filter(|account| !account.disabled) else {
                 continue;
             };
             self.add_groups(&mut account).await?;
+            units::apply(units.as_ref(), &account.dn, &mut account.user);
             users.push(account.user);
         }
         Ok(users)

@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod authorize;
+mod console;
 pub mod context;
 mod cookies;
 mod csrf;
@@ -74,6 +75,9 @@ pub fn router(app: Arc<App>) -> Router {
     }
     if app.saml.is_some() {
         routes = routes.merge(saml::routes());
+    }
+    if app.console.is_some() {
+        routes = routes.merge(console::routes());
     }
     let routes = routes.with_state(app.clone());
     let routes = if app.metrics_on_main_listener { routes.merge(metrics_router(app.metrics.clone())) } else { routes };

@@ -57,6 +57,8 @@ pub enum LoginMessage {
 }
 
 /// The result of checking a posted mailbox and password, whatever the protocol that asked.
+// One value per sign-in, moved once: the size of the success variant (the session's metadata) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SignIn {
     /// Signed in: the session (new or renewed) and the account as the directory gave it; set the session cookie
@@ -75,6 +77,8 @@ pub enum SignIn {
 }
 
 /// The result of a posted sign-in form for an OIDC request.
+// One value per sign-in, moved once: the size of the success variant (the session's metadata) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LoginResult {
     /// Signed in: answer with `response`, and set the session cookie to `cookie` when it changed.
@@ -138,6 +142,7 @@ impl Provider {
         match decide(req, session.as_ref(), self.clock.now()) {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
+                self.touch_session(&session).await?;
                 match self.recheck(&session, ctx).await? {
                     Some(user) if req.select_account => Ok(Outcome::SelectAccount(Box::new(user))),
                     Some(user) => self.answer(req, &session, user).await,
@@ -167,6 +172,14 @@ impl Provider {
             return Ok(Outcome::Respond(self.error_response(&e)));
         }
         Ok(Outcome::Consent(Box::new(user)))
+    }
+
+    /// Notes that the browser used its session now, at most once a minute (see [`Session::touched`]).
+    pub async fn touch_session(&self, session: &Session) -> Result<(), Error> {
+        if let Some(touched) = session.touched(self.clock.now()) {
+            self.store.put_session(&touched).await?;
+        }
+        Ok(())
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
@@ -277,7 +290,10 @@ impl Provider {
         let previous = self.session_for_cookie(cookie).await?;
         let (session, cookie) = match previous {
             // The same person signing in again (prompt=login, max_age): keep the session, renew auth_time.
-            Some(s) if s.subject == user.id => (Session { auth_time: now, ..s }, None),
+            // A fresh password check: the factors proved earlier are proved again if the app needs them.
+            Some(s) if s.subject == user.id => {
+                (Session { auth_time: now, last_used: now, amr: vec!["pwd".into()], ..s }, None)
+            }
             other => {
                 if let Some(old) = other {
                     self.end_session(&old.id, ctx, Event::new("logout").reason("another_account_signed_in")).await?;
@@ -289,7 +305,10 @@ impl Provider {
                     subject: user.id.clone(),
                     auth_time: now,
                     expires_at: now + self.session.ttl_secs,
-                };
+                    amr: vec!["pwd".into()],
+                    ..Session::default()
+                }
+                .with_origin(ctx.ip, ctx.user_agent.as_deref(), now);
                 (session, Some(secret))
             }
         };

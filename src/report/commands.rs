@@ -145,12 +145,11 @@ pub fn mailbox_name(config_path: Option<&Path>, args: MailboxNameArgs) -> ExitCo
     run(output.as_deref(), async move {
         let config = load(config_path)?;
         let domain = config.policy.allowed_domains.first().cloned().unwrap_or_default();
-        // Without --config, the rule alone: the embedded demo directory would only confuse the answer.
-        let directory = match config_path {
-            Some(_) => {
-                Some(crate::open_directory(&config, Clock::default()).map_err(|e| Failure::Usage(e.to_string()))?)
-            }
-            None => None,
+        // The directory the configuration names, however it was configured (file or DANANG_SSO__… environment);
+        // only the embedded demo directory is skipped: it would only confuse the answer.
+        let directory = match config.directory.is_embedded_demo() {
+            false => Some(crate::open_directory(&config, Clock::default()).map_err(|e| Failure::Usage(e.to_string()))?),
+            true => None,
         };
         if let Some(path) = &args.csv {
             let text = std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;

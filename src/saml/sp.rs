@@ -183,6 +183,13 @@ impl ServiceProviders {
     pub fn get(&self, entity_id: &str) -> Option<&Arc<ServiceProvider>> {
         self.by_id.get(entity_id)
     }
+
+    /// Every registered SP, by entity id (for the console's list of apps).
+    pub fn all(&self) -> impl Iterator<Item = &Arc<ServiceProvider>> {
+        let mut all: Vec<_> = self.by_id.values().collect();
+        all.sort_by(|a, b| a.entity_id.cmp(&b.entity_id));
+        all.into_iter()
+    }
 }
 
 #[cfg(test)]

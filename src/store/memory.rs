@@ -168,6 +168,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn live_session_count(&self) -> Result<Option<u64>, StoreError> {
+        let now = self.clock.now();
+        Ok(Some(self.lock().sessions.values().filter(|s| s.expires_at > now).count() as u64))
+    }
+
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
         Ok(self.lock().live_session(id, self.clock.now()).cloned())
     }

@@ -171,4 +171,8 @@ impl Store for Metered {
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed("ping", self.inner.ping()).await
     }
+
+    async fn live_session_count(&self) -> Result<Option<u64>, StoreError> {
+        self.timed("live_session_count", self.inner.live_session_count()).await
+    }
 }

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::directory::User;
 
 /// A browser's single sign-on session. The cookie holds a secret; `id` (the OIDC `sid`) is its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The fields after `expires_at` are what the person (`/tai-khoan`) and the IT centre (`/quan-tri`) see of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub id: String,
     /// The mailbox that signed in.
@@ -27,6 +28,49 @@ pub struct Session {
     /// When the password was last checked (`auth_time`).
     pub auth_time: u64,
     pub expires_at: u64,
+    /// The browser's `User-Agent` at sign-in, cut to [`Session::USER_AGENT_MAX`] characters.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// The client address at sign-in (through trusted proxies only).
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// When the session began (its first sign-in); `auth_time` moves with each re-authentication, this does not.
+    #[serde(default)]
+    pub started: u64,
+    /// When the browser last used the session, to the minute (see [`Session::touched`]).
+    #[serde(default)]
+    pub last_used: u64,
+    /// How the person proved who they are in this session (RFC 8176: `pwd`, `otp`, `hwk`, `swk`, `mfa`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl Session {
+    /// Longest `User-Agent` kept: enough to name the browser and system, small enough for the store's budget.
+    pub const USER_AGENT_MAX: usize = 128;
+    /// `last_used` is written at most this often, so using a session costs no store write per request.
+    pub const TOUCH_EVERY_SECS: u64 = 60;
+
+    /// A new session's metadata from the request that signed in.
+    pub fn with_origin(mut self, ip: Option<std::net::IpAddr>, user_agent: Option<&str>, now: u64) -> Session {
+        self.ip = ip.map(|ip| ip.to_string());
+        self.user_agent = user_agent.map(|ua| ua.chars().take(Self::USER_AGENT_MAX).collect());
+        self.started = now;
+        self.last_used = now;
+        self
+    }
+
+    /// The session with `last_used = now` when the stored value is at least a minute old, else `None` (nothing
+    /// to write). Keeps the per-request cost of the account page's "last used" at one write a minute.
+    pub fn touched(&self, now: u64) -> Option<Session> {
+        (now >= self.last_used.saturating_add(Self::TOUCH_EVERY_SECS))
+            .then(|| Session { last_used: now, ..self.clone() })
+    }
+
+    /// Whether the session was made with two factors (a second factor on top of the password).
+    pub fn has_second_factor(&self) -> bool {
+        self.amr.iter().any(|m| matches!(m.as_str(), "otp" | "hwk" | "swk"))
+    }
 }
 
 /// A code waiting to be exchanged at the token endpoint. Carries what the tokens will say.
@@ -258,4 +302,10 @@ pub trait Store: Send + Sync {
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How many SSO sessions are live now, when the adapter can count them cheaply (the console's overview);
+    /// `None` when it cannot.
+    async fn live_session_count(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::app::{TestApp, test_config};
 use city_apps::CITY_APPS;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_city_apps_one_sign_in_in_a_real_browser() {
@@ -76,7 +76,7 @@ async fn three_city_apps_one_sign_in_in_a_real_browser() {
 }
 
 /// What the browser test needs besides Rust: chromium, node and playwright-core (`npm ci` in tests/browser).
-fn browser_tools(root: &Path) -> Result<(), String> {
+pub fn browser_tools(root: &Path) -> Result<(), String> {
     if !Path::new(CHROMIUM).is_file() {
         return Err(format!("Debian's chromium at {CHROMIUM}"));
     }
@@ -91,13 +91,13 @@ fn browser_tools(root: &Path) -> Result<(), String> {
 }
 
 /// `target/e2e`, beside the test binaries' own `target/tmp`.
-fn artifacts_dir() -> PathBuf {
+pub fn artifacts_dir() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     tmp.parent().unwrap_or(tmp).join("e2e")
 }
 
 /// The node process; if the test ends early it is stopped, and with it the browser.
-struct Node(Child);
+pub struct Node(pub Child);
 
 impl Drop for Node {
     fn drop(&mut self) {

@@ -9,6 +9,7 @@ mod browser_e2e;
 mod check_config;
 mod cityrules;
 mod compose;
+mod console;
 mod directory_suite;
 mod flow;
 mod flow_errors;

@@ -104,6 +104,7 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     an_accounts_grants_are_revoked_together(store, time).await;
     peeking_a_code_does_not_spend_it(store, time).await;
     a_grant_is_written_only_while_its_session_lives(store, time).await;
+    a_sessions_metadata_is_kept(store, time).await;
 }
 
 /// The token endpoint reads a code (to check who presents it) before spending it: reading changes nothing.
@@ -136,6 +137,34 @@ async fn a_grant_is_written_only_while_its_session_lives(store: &dyn Store, time
     assert!(!store.put_session_grant(&grant("no-such", Some("never-was"), None, later)).await.unwrap());
     assert!(store.put_session_grant(&grant("service", None, None, later)).await.unwrap(), "no session, no guard");
     assert!(store.grant("service").await.unwrap().is_some());
+}
+
+/// What `/tai-khoan` and `/quan-tri` show of a session (browser, address, started, last used, factors) survives
+/// the store, and a touch rewrites it in place.
+async fn a_sessions_metadata_is_kept(store: &dyn Store, time: &Time) {
+    let now = time.now();
+    let ua =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 ".repeat(3);
+    let s = Session {
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        ..session("meta-1", "meta@danang.gov.vn", now + 3600)
+    }
+    .with_origin(Some("203.0.113.7".parse().unwrap()), Some(&ua), now - 120);
+    assert_eq!(s.user_agent.as_ref().unwrap().chars().count(), Session::USER_AGENT_MAX);
+    store.put_session(&s).await.unwrap();
+    let read = store.session("meta-1").await.unwrap().expect("stored");
+    assert_eq!(read, s);
+    assert_eq!((read.ip.as_deref(), read.started, read.last_used), (Some("203.0.113.7"), now - 120, now - 120));
+    assert!(read.has_second_factor());
+    let touched = read.touched(now).expect("two minutes old: written again");
+    assert!(touched.touched(now + 59).is_none(), "at most once a minute");
+    store.put_session(&touched).await.unwrap();
+    let listed = store.sessions_of("meta@danang.gov.vn").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| (s.id.as_str(), s.last_used, s.started)).collect::<Vec<_>>(),
+        [("meta-1", now, now - 120)]
+    );
+    store.end_session("meta-1").await.unwrap();
 }
 
 /// Incident response: every grant of one account goes, with or without a live session; others stay.
@@ -175,7 +204,14 @@ pub fn user(mail: &str) -> User {
 }
 
 pub fn session(id: &str, account: &str, expires_at: u64) -> Session {
-    Session { id: id.into(), account: account.into(), subject: format!("id-{account}"), auth_time: 1, expires_at }
+    Session {
+        id: id.into(),
+        account: account.into(),
+        subject: format!("id-{account}"),
+        auth_time: 1,
+        expires_at,
+        ..Session::default()
+    }
 }
 
 pub fn code(grant_id: &str, sid: &str, expires_at: u64) -> AuthCode {

@@ -153,7 +153,7 @@ const DEMO: &str = "\
 dungnv@danang.gov.vn | b5638b9e-9d37-4dff-88f7-315bad2df2fa | Nguyễn Văn Dũng | Dũng | Nguyễn | Văn phòng UBND thành phố | personal | can-bo lanh-dao
 dungnv1@danang.gov.vn | 3478c7b9-2e41-4014-9782-21c7c783359d | Nguyễn Văn Dũng | Dũng | Nguyễn | Sở Thông tin và Truyền thông | personal | can-bo van-thu
 huongtt@danang.gov.vn | 87560757-f73e-454c-8b79-84ce72cb87d3 | Trần Thị Hương | Hương | Trần | Sở Kế hoạch và Đầu tư | personal | can-bo van-thu
-haltt@danang.gov.vn | 32c1bd94-7794-45a5-801b-b0025f7c1601 | Lê Thị Thu Hà | Hà | Lê | Sở Tài chính | personal | can-bo lanh-dao
+haltt@danang.gov.vn | 32c1bd94-7794-45a5-801b-b0025f7c1601 | Lê Thị Thu Hà | Hà | Lê | Sở Tài chính | personal | can-bo lanh-dao quan-tri
 thangpd@danang.gov.vn | 5826ba86-17c2-4547-bfca-fd7ff517880e | Phạm Đức Thắng | Thắng | Phạm | Sở Thông tin và Truyền thông | personal | can-bo lanh-dao
 anhvn@danang.gov.vn | 9e84610b-72f2-4f5e-90d5-2308ad8c2483 | Võ Ngọc Ánh | Ánh | Võ | Sở Kế hoạch và Đầu tư | personal | can-bo
 dungnv.danang@gmail.com | d73297c6-fce3-42b9-bf78-9517341fbad8 | Nguyễn Văn Dũng | Dũng | Nguyễn | | personal |

@@ -109,6 +109,7 @@ fn session(auth_time: u64) -> Session {
         subject: "u".into(),
         auth_time,
         expires_at: 9e9 as u64,
+        ..Session::default()
     }
 }
 

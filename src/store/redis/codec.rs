@@ -25,6 +25,20 @@ struct WireSession {
     auth_time: u64,
     #[serde(rename = "e")]
     expires_at: u64,
+    #[serde(rename = "ua", default, skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+    #[serde(rename = "ip", default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(rename = "b", default, skip_serializing_if = "is_zero")]
+    started: u64,
+    #[serde(rename = "l", default, skip_serializing_if = "is_zero")]
+    last_used: u64,
+    #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Deserialize)]
@@ -129,6 +143,11 @@ pub fn encode_session(s: &Session) -> String {
         subject: s.subject.clone(),
         auth_time: s.auth_time,
         expires_at: s.expires_at,
+        user_agent: s.user_agent.clone(),
+        ip: s.ip.clone(),
+        started: s.started,
+        last_used: s.last_used,
+        amr: s.amr.clone(),
     })
 }
 
@@ -141,6 +160,11 @@ pub fn decode_session(id: &str, text: &str) -> Result<Session, StoreError> {
         subject: w.subject,
         auth_time: w.auth_time,
         expires_at: w.expires_at,
+        user_agent: w.user_agent,
+        ip: w.ip,
+        started: w.started,
+        last_used: w.last_used,
+        amr: w.amr,
     })
 }
 
@@ -241,10 +265,31 @@ mod tests {
             subject: "b5638b9e".into(),
             auth_time: 1_767_225_600,
             expires_at: 1_767_261_600,
+            ..Session::default()
         };
         let text = encode_session(&s);
         assert!(!text.contains("sid-hash"));
         assert_eq!(decode_session("sid-hash", &text).unwrap(), s);
+    }
+
+    #[test]
+    fn a_session_keeps_its_metadata_and_older_values_still_read() {
+        let s = Session {
+            id: "sid-hash".into(),
+            account: "anhvn@danang.gov.vn".into(),
+            subject: "u1".into(),
+            auth_time: 1_767_225_660,
+            expires_at: 1_767_261_600,
+            user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0".into()),
+            ip: Some("203.0.113.7".into()),
+            started: 1_767_225_600,
+            last_used: 1_767_225_900,
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        };
+        assert_eq!(decode_session("sid-hash", &encode_session(&s)).unwrap(), s);
+        // A value written before the metadata existed (rolling upgrade) reads with empty metadata.
+        let old = decode_session("sid-hash", r#"{"a":"x@danang.gov.vn","s":"u","t":5,"e":9}"#).unwrap();
+        assert_eq!((old.started, old.last_used, old.amr.len(), old.ip), (0, 0, 0, None));
     }
 
     #[test]

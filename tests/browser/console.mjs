@@ -1,0 +1,78 @@
+// One incident handled through the IT centre's console in a real browser, run by tests/it/console/browser.rs
+// (which starts the provider, signs dungnv in to an app, and checks afterwards that his session is gone).
+// Debian's chromium, driven by playwright-core; exits non-zero at the first failed step, naming it.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through \`cargo test --test it console::browser\``);
+  return value;
+};
+const ISSUER = env('ISSUER');
+const ARTIFACTS = env('ARTIFACTS');
+const PASSWORD = 'Danang@2026';
+const REASON = 'Tài khoản bị chiếm đoạt (phiếu hỗ trợ #4711)';
+
+let current = 'starting chromium';
+const step = (name) => {
+  current = name;
+  console.log(`- ${name}`);
+};
+
+const profile = mkdtempSync(join(tmpdir(), 'danang-sso-console-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: env('CHROMIUM'),
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-quic', '--disable-component-update', '--disable-sync'],
+  locale: 'vi-VN',
+  viewport: { width: 1200, height: 900 },
+  timeout: 60_000,
+});
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+
+  step('the console asks for a sign-in first');
+  await page.goto(`${ISSUER}/quan-tri`);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'vi');
+  await page.fill('#username', 'haltt');
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(`${ISSUER}/quan-tri`), page.press('#password', 'Enter')]);
+  assert.equal(await page.locator('h1').innerText(), 'Tổng quan');
+
+  step('the account is found by name without diacritics');
+  await page.click('nav >> text=Tài khoản');
+  await page.fill('#q', 'nguyen van dung');
+  await Promise.all([page.waitForURL(/q=nguyen/), page.click('form.search button')]);
+  await Promise.all([page.waitForURL(/mail=dungnv%40/), page.click('#found >> text=dungnv@danang.gov.vn')]);
+  assert.match(await page.locator('#sessions').innerText(), /Kết thúc phiên này/);
+  await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
+
+  step('ending every session asks for confirmation and a reason');
+  await Promise.all([page.waitForURL(/thao-tac/), page.click('#end-all')]);
+  await page.fill('#reason', REASON);
+  await page.screenshot({ path: join(ARTIFACTS, 'console-confirm.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/done=/), page.click('#confirm')]);
+  assert.match(await page.locator('.notice').innerText(), /Đã kết thúc 1 phiên/);
+  assert.match(await page.locator('#sessions').innerText(), /Không có phiên nào/);
+
+  step('the audit search shows the action under haltt with the reason');
+  await page.goto(`${ISSUER}/quan-tri/nhat-ky?account=dungnv%40danang.gov.vn&event=operator_action`);
+  const audit = await page.locator('#audit').innerText();
+  assert.ok(audit.includes(REASON) && audit.includes('haltt@danang.gov.vn'), audit);
+  await page.screenshot({ path: join(ARTIFACTS, 'console-audit.png'), fullPage: true });
+  console.log('ok');
+} catch (error) {
+  console.error(`FAILED at: ${current}\n${error.stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

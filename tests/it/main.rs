@@ -27,6 +27,7 @@ mod rp;
 mod saml;
 mod saml_logout;
 mod saml_sp;
+mod sentinel;
 mod shared_store;
 mod store_suite;
 mod tokens;

@@ -8,10 +8,12 @@
 mod ca;
 mod ldif;
 mod redis;
+mod sentinel;
 mod slapd;
 
 pub use ca::TestCa;
 pub use redis::{Redis, Reply};
+pub use sentinel::{MASTER_NAME, SentinelSet};
 pub use slapd::{Slapd, ssha_hash};
 
 use std::collections::BTreeSet;

@@ -15,12 +15,14 @@ mod check;
 mod city;
 mod clients;
 mod ldap;
+mod oidc;
 mod security;
 mod store;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
+pub use oidc::OidcConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
@@ -49,6 +51,8 @@ pub struct Config {
     pub directory_page: DirectoryPageConfig,
     /// The SAML 2.0 identity provider and its service providers.
     pub saml: saml::SamlConfig,
+    /// Request styles required of every OIDC client (pushed authorization requests).
+    pub oidc: OidcConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -198,11 +202,13 @@ pub struct SessionConfig {
     /// Lifetime of an SSO session from sign-in (seconds).
     pub ttl_secs: u64,
     pub cookie_name: String,
+    /// Live SSO sessions one account may have; a new sign-in past it ends the oldest (`too_many_sessions`).
+    pub max_per_account: usize,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { ttl_secs: 10 * 3600, cookie_name: "danang_sso".into() }
+        Self { ttl_secs: 10 * 3600, cookie_name: "danang_sso".into(), max_per_account: 100 }
     }
 }
 
@@ -332,10 +338,14 @@ impl Config {
         if t.account_free_failures > t.account_max_failures || t.ip_free_failures > t.ip_max_failures {
             out.push(ConfigError::new("throttle", "free failures must not exceed max failures"));
         }
+        if self.session.max_per_account == 0 {
+            out.push(ConfigError::new("session.max_per_account", "must be at least 1"));
+        }
         if self.store.kind == StoreKind::Redis {
             self.store.problems(&mut out);
         }
         self.saml.problems(&mut out);
+        self.oidc.problems(&mut out);
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");

@@ -112,10 +112,21 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     let alg = Alg::parse(&config.keys.algorithm).unwrap_or(Alg::RS256);
     let keys = KeyRing::open(&config.keys.dir, alg)?;
     let issuer = config.server.issuer.trim_end_matches('/').to_owned();
-    let discovery = Bytes::from(oidc::discovery::document(&issuer));
+    let require_par = config.oidc.require_pushed_authorization_requests;
+    let discovery = Bytes::from(oidc::discovery::document(&issuer, require_par));
+    // `[oidc] require_pushed_authorization_requests` holds for every client.
+    let client_configs: Vec<config::ClientConfig> = config
+        .clients
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            c.require_pushed_authorization_requests |= require_par;
+            c
+        })
+        .collect();
     let provider = Provider {
         issuer,
-        clients: Clients::new(&config.clients)
+        clients: Clients::new(&client_configs)
             .map_err(|m| BuildError::Config(vec![config::ConfigError::new("clients", m)]))?,
         policy: Policy::new(&config.policy.allowed_domains).with_dormancy(config.dormancy()),
         directory: directory.clone(),
@@ -128,6 +139,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         throttle: policy::throttle::Throttle::new(config.throttle.clone()),
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
+        oidc: config.oidc.clone(),
         outage: oidc::outage::OutageGrace { secs: config.directory.outage_grace_secs, metrics: metrics.clone() },
     };
     let saml = if config.saml.enabled {

@@ -114,6 +114,24 @@ pub fn ldif(accounts: &[Account], password: &str) -> String {
     out
 }
 
+/// How many groups the accounts are spread over (`nhom-00` …), each account a member of one.
+pub const GROUPS: usize = 20;
+
+/// Group entries (`groupOfNames` under `ou=groups`) naming every account as a member of one of [`GROUPS`]: added
+/// with `ldapadd` through the running slapd, so its memberOf overlay writes `memberOf` into each account as a
+/// production directory would (the accounts themselves go in with `slapadd`, which bypasses overlays).
+pub fn groups_ldif(accounts: &[Account], base_dn: &str) -> String {
+    let mut out = String::with_capacity(accounts.len() * 80);
+    for g in 0..GROUPS {
+        out += &format!("dn: cn=nhom-{g:02},ou=groups,{base_dn}\nobjectClass: groupOfNames\ncn: nhom-{g:02}\n");
+        for a in accounts.iter().skip(g).step_by(GROUPS) {
+            out += &format!("member: {}\n", a.dn);
+        }
+        out += "\n";
+    }
+    out
+}
+
 /// Vietnamese letters without their marks, lower case: `Dũng` → `dung`, `Đặng` → `dang`.
 fn ascii(text: &str) -> String {
     // NFD splits `ũ` into `u` and a combining tilde; `đ` is a letter of its own.

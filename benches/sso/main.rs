@@ -7,9 +7,11 @@
 //! 3. Starts the release binary (`directory.kind = "ldap"`, `store.kind = "redis"`) as a process of its
 //!    own, so its CPU time and memory come from `/proc` apart from the load generator's.
 //! 4. Drives each operation at 16, 64 and 256 simulated users over loopback (see `ops` and `load`).
-//! 5. Reads Redis's bytes per session and per refresh family, then starts a second server with the memory
+//! 5. The hot-account scenario (`hot`): one mailbox signs in 20,000 times, on the Redis store and then on a
+//!    second server with the memory store (same slapd); the last 2,000 sign-ins' rate against the first 2,000's.
+//! 6. Reads Redis's bytes per session and per refresh family, then starts a second server with the memory
 //!    store and signs in 100,000 times to read its resident memory (see `memory`).
-//! 6. Prints a markdown table and writes JSON to `target/bench/` (see `report`).
+//! 7. Prints a markdown table and writes JSON to `target/bench/` (see `report`).
 //!
 //! `-- --quick` is the smoke run for CI (about a minute; only that it runs is checked, never timings);
 //! `-- --runs N` repeats the floors and the load phases N times against the same servers and reports
@@ -25,12 +27,14 @@ mod harness;
 mod accounts;
 mod client;
 mod floors;
+mod hot;
 mod load;
 mod memory;
 mod ops;
 mod procfs;
 mod report;
 mod server;
+mod verify;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -55,6 +59,9 @@ struct Plan {
     /// Per signature kind; the directory floor takes twice as long.
     floor_time: Duration,
     sessions: u64,
+    /// The hot-account scenario: sign-ins, the window its first and last rates are taken over, users
+    /// (none with `--only` another operation; `--only hot` runs it alone).
+    hot: Option<(u64, u64, usize)>,
 }
 
 impl Plan {
@@ -66,9 +73,15 @@ impl Plan {
         };
         let runs = runs.ok_or("--runs takes a number from 1 to 9")?;
         let value = |flag: &str| args.iter().position(|a| a == flag).map(|i| args.get(i + 1).cloned());
-        let (ops, memory_store) = match value("--only") {
+        let only = value("--only");
+        let hot = match &only {
+            None => true,
+            Some(name) => name.as_deref() == Some("hot"),
+        };
+        let (ops, memory_store) = match only {
             None => (Op::ALL.to_vec(), true),
             Some(Some(name)) if name == "memory" => (Vec::new(), true),
+            Some(Some(name)) if name == "hot" => (Vec::new(), false),
             Some(name) => {
                 (vec![name.as_deref().and_then(Op::parse).ok_or("--only takes an operation's name or memory")?], false)
             }
@@ -96,6 +109,7 @@ impl Plan {
                 timing: Timing { warmup: Duration::from_millis(300), measure: Duration::from_secs(1) },
                 floor_time: Duration::from_millis(300),
                 sessions: 10_000,
+                hot: hot.then_some((1_000, 200, 16)),
             }
         } else {
             Plan {
@@ -108,6 +122,7 @@ impl Plan {
                 timing: Timing { warmup: Duration::from_secs(1), measure: Duration::from_secs(5) },
                 floor_time: Duration::from_secs(1),
                 sessions: 100_000,
+                hot: hot.then_some((20_000, 2_000, 16)),
             }
         };
         if let Some(users) = users {
@@ -145,12 +160,14 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let report = runtime.expect("a Tokio runtime").block_on(bench(&plan, Plan::command(&args)));
     println!("\n{}", report::markdown(&report));
+    println!("{}", hot::markdown(&report.hot));
     match report::save(&report) {
         Ok(path) => println!("JSON: {}", path.display()),
         Err(e) => eprintln!("benches/sso: JSON not written: {e}"),
     }
     let memory_errors = report.memory_store.as_ref().map_or(0, |m| m.errors);
-    let errors = report.rows.iter().map(|r| r.measured.errors).sum::<u64>() + memory_errors;
+    let hot_errors = report.hot.iter().map(|h| h.errors).sum::<u64>();
+    let errors = report.rows.iter().map(|r| r.measured.errors).sum::<u64>() + memory_errors + hot_errors;
     if errors > 0 {
         eprintln!("benches/sso: {errors} operations failed");
         return ExitCode::FAILURE;
@@ -161,7 +178,7 @@ fn main() -> ExitCode {
 async fn bench(plan: &Plan, command: String) -> report::Report {
     let machine = procfs::Machine::read();
     let accounts = accounts::generate(plan.accounts);
-    let loaded = match plan.ops.is_empty() {
+    let loaded = match plan.ops.is_empty() && plan.hot.is_none() {
         true => UnderLoad::default(),
         false => under_load(plan, &accounts).await,
     };
@@ -173,7 +190,8 @@ async fn bench(plan: &Plan, command: String) -> report::Report {
         false => None,
     };
     let rows = report::rows(&loaded.runs);
-    let targets = report::targets(&rows, loaded.idle_rss, &loaded.redis, memory_store.as_ref());
+    let mut targets = report::targets(&rows, loaded.idle_rss, &loaded.redis, memory_store.as_ref());
+    targets.extend(hot_targets(&loaded.hot));
     report::Report {
         date: utc_now(),
         command,
@@ -187,7 +205,38 @@ async fn bench(plan: &Plan, command: String) -> report::Report {
         redis: loaded.redis,
         memory_store,
         targets,
+        hot: loaded.hot,
     }
+}
+
+/// The hot-account scenario's targets (issue 19).
+fn hot_targets(runs: &[hot::Hot]) -> Vec<report::Target> {
+    let mut out = Vec::new();
+    for h in runs {
+        out.push(report::Target {
+            what: format!("hot account, {} store: last {} sign-ins' rate ÷ first {}'s", h.store, h.window, h.window),
+            goal: "≥ 0.90".into(),
+            measured: format!("{:.2} ({:.0} → {:.0}/s)", h.last_over_first, h.first_per_second, h.last_per_second),
+            holds: h.last_over_first >= 0.9,
+        });
+        if let Some((command, us)) = &h.redis_slowest {
+            out.push(report::Target {
+                what: "hot account: Redis's slowest command per call".into(),
+                goal: "< 50 µs".into(),
+                measured: format!("{us:.1} µs ({command})"),
+                holds: *us < 50.0,
+            });
+        }
+        if let Some(live) = h.live_sessions {
+            out.push(report::Target {
+                what: format!("hot account: live sessions after {} sign-ins", report::thousands(h.sign_ins)),
+                goal: "≤ 100 (max_per_account)".into(),
+                measured: live.to_string(),
+                holds: live <= 100,
+            });
+        }
+    }
+    out
 }
 
 /// What the server with slapd and Redis showed.
@@ -197,6 +246,7 @@ struct UnderLoad {
     idle_rss: u64,
     runs: Vec<report::Run>,
     redis: memory::RedisBytes,
+    hot: Vec<hot::Hot>,
 }
 
 /// Starts slapd, Redis and the server; measures the floors and every operation at every concurrency.
@@ -204,6 +254,8 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
     let started = Instant::now();
     let hash = harness::ssha_hash(accounts::PASSWORD);
     let slapd = harness::Slapd::start_preloaded(&accounts::ldif(accounts, &hash));
+    // The groups through the running server, so the memberOf overlay fills every account's memberOf.
+    slapd.load_ldif(&accounts::groups_ldif(accounts, &slapd.base_dn));
     let slapd_load_seconds = started.elapsed().as_secs_f64();
     let redis = harness::Redis::start();
     eprintln!("slapd with {} accounts ready in {slapd_load_seconds:.1} s; redis ready", accounts.len());
@@ -245,7 +297,8 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
     };
     let mut runs = Vec::new();
     let mut redis_bytes = memory::RedisBytes::default();
-    for run in 0..plan.runs {
+    let runs_wanted = if plan.ops.is_empty() { 0 } else { plan.runs };
+    for run in 0..runs_wanted {
         eprintln!("run {} of {}: floors", run + 1, plan.runs);
         let floors = report::Floors {
             signatures: floors::signatures(plan.floor_time),
@@ -274,10 +327,29 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
         }
         runs.push(report::Run { floors, phases });
     }
+    let mut hots = Vec::new();
+    if let Some(shape) = plan.hot {
+        let mailbox = &accounts[accounts.len() / 2].mail;
+        eprintln!("hot account: {} sign-ins of {mailbox}, redis store", shape.0);
+        let side = hot::RedisSide { url: &redis.url, prefix: PREFIX };
+        let h = hot::run("redis", (server.addr, server.pid), pids.slapd, Some(side), mailbox, shape).await;
+        eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+        hots.push(h);
+        let memory_sections = format!(
+            "[directory]\nkind = \"ldap\"\n\n[ldap]\nurls = [\"{}\"]\nbind_dn = \"{}\"\nbind_password = \"{}\"\n\
+             base_dn = \"{}\"\n",
+            slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn
+        );
+        let memory_server = server::Server::start("ldap-memory", &memory_sections).await;
+        eprintln!("hot account: {} sign-ins of {mailbox}, memory store", shape.0);
+        let h = hot::run("memory", (memory_server.addr, memory_server.pid), pids.slapd, None, mailbox, shape).await;
+        eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+        hots.push(h);
+    }
     drop(server);
     // On a Redis of its own: growth in a full one includes its tables doubling, megabytes at a time.
     memory::isolated(&harness::Redis::start().url, accounts, &mut redis_bytes).await;
-    UnderLoad { slapd_load_seconds, idle_rss, runs, redis: redis_bytes }
+    UnderLoad { slapd_load_seconds, idle_rss, runs, redis: redis_bytes, hot: hots }
 }
 
 /// `2026-05-04 09:30 UTC`.

@@ -93,7 +93,10 @@ pub async fn redis_bytes(con: &mut redis::aio::MultiplexedConnection, prefix: &s
             .await
             .expect("SCAN");
         for key in keys {
-            let kind = key[prefix.len()..].split(':').next().unwrap_or_default().to_owned();
+            // `{tag}s:…`: the hash tag that keeps an account's keys in one Cluster slot is not part of the kind.
+            let rest = &key[prefix.len()..];
+            let rest = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map_or(rest, |(_, after)| after);
+            let kind = rest.split(':').next().unwrap_or_default().to_owned();
             let entry = kinds.entry(kind).or_default();
             entry.0 += 1;
             if entry.1.len() < SAMPLE_PER_KIND {

@@ -76,6 +76,8 @@ pub struct Report {
     /// Not measured when `--only` picked one operation.
     pub memory_store: Option<MemoryStoreRss>,
     pub targets: Vec<Target>,
+    /// The hot-account scenario (issue 19), Redis store then memory store.
+    pub hot: Vec<crate::hot::Hot>,
 }
 
 /// Medians over the runs, for each operation and concurrency in the order they ran.

@@ -36,6 +36,11 @@ pub struct ClientConfig {
     pub jwks: Option<String>,
     /// The same, read from a file.
     pub jwks_file: Option<PathBuf>,
+    /// Ask the person to agree, on a page listing the scopes, before the app gets anything (remembered while the
+    /// SSO session that agreed lives). For apps the city does not run itself.
+    pub consent: bool,
+    /// The app must push its authorization requests to `/par` (RFC 9126); `/authorize` alone is refused.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The shape of a separate clients file (`clients_file`).

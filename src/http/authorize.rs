@@ -1,36 +1,79 @@
 //! `GET|POST /authorize` and `POST /login`: parse, ask [`crate::oidc`], render a page or redirect.
+//! A pushed request (RFC 9126) arrives as `client_id` + `request_uri` and is carried sealed through the pages.
 
 use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::context::Ctx;
-use super::{cookies, csrf, pages};
+use super::{cookies, csrf, pages, prompt};
 use crate::App;
 use crate::audit::RequestContext;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::oidc::authorize::{LoginResult, Outcome};
-use crate::oidc::request::{AuthRequest, AuthorizeError, AuthorizeParams, validate};
+use crate::oidc::request::{AuthRequest, AuthorizeError, AuthorizeParams, validate_as};
 
-fn lang(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
+pub(super) fn negotiate(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     Lang::negotiate(params.ui_locales.as_deref(), accept)
 }
 
+/// Where a request arrived: at `/authorize` from the app, or from one of our own pages' forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Entry {
+    Authorize,
+    Form,
+}
+
 /// Validates, or renders why not: a page for an unknown client or redirect URI, a redirect for the rest.
-fn checked(app: &App, params: &AuthorizeParams, lang: Lang) -> Result<AuthRequest, Box<Response>> {
-    validate(params, &app.provider.clients).map_err(|e| {
-        Box::new(match e {
-            AuthorizeError::Page(e) => pages::error(lang, e),
-            AuthorizeError::Redirect(r) => pages::auth_response(lang, &app.provider.error_response(&r)),
-        })
-    })
+/// A pushed request is taken from the store (at `/authorize`, by `request_uri`, once) or opened from the seal
+/// our pages carry (from a form); the parameters it yields are returned with the checked request.
+pub(super) async fn checked(
+    app: &App,
+    params: AuthorizeParams,
+    lang: Lang,
+    entry: Entry,
+) -> Result<(AuthRequest, AuthorizeParams), Box<Response>> {
+    let mut params = params;
+    if entry == Entry::Authorize {
+        // Only our own pages carry a sealed request; from an app it means nothing and is not passed on.
+        params.pushed_request = None;
+    }
+    let (params, pushed) = match entry {
+        Entry::Authorize if params.request_uri.is_some() => match app.provider.take_pushed(&params).await {
+            Ok(Some(pushed)) => (pushed, true),
+            Ok(None) => {
+                tracing::info!(client = ?params.client_id, "request_uri unknown, expired, used or for another client");
+                let message = prompt::texts(lang).request_uri_invalid;
+                return Err(Box::new(pages::error_message(lang, StatusCode::BAD_REQUEST, message)));
+            }
+            Err(e) => return Err(Box::new(pages::error(lang, e))),
+        },
+        Entry::Form if params.pushed_request.is_some() => match app.provider.open_pushed(&params) {
+            Some(pushed) => (pushed, true),
+            None => {
+                let message = prompt::texts(lang).pushed_form_expired;
+                return Err(Box::new(pages::error_message(lang, StatusCode::BAD_REQUEST, message)));
+            }
+        },
+        _ => (params, false),
+    };
+    match validate_as(&params, &app.provider.clients, pushed) {
+        Ok(req) => Ok((req, params)),
+        Err(AuthorizeError::Page(e)) => Err(Box::new(pages::error(lang, e))),
+        Err(AuthorizeError::Redirect(r)) => Err(Box::new(pages::auth_response(lang, &app.provider.error_response(&r)))),
+    }
+}
+
+/// What the pages carry back in hidden fields: the parameters, or for a pushed request its seal.
+pub(super) fn carried(app: &App, req: &AuthRequest, params: &AuthorizeParams) -> Result<AuthorizeParams, Error> {
+    if req.pushed { app.provider.seal_pushed(params) } else { Ok(params.clone()) }
 }
 
 pub async fn authorize_get(
@@ -58,18 +101,34 @@ pub async fn authorize_post(
 }
 
 async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx: &RequestContext) -> Response {
-    let lang = lang(&params, headers);
-    let req = match checked(app, &params, lang) {
-        Ok(req) => req,
+    let first = negotiate(&params, headers);
+    let (req, params) = match checked(app, params, first, Entry::Authorize).await {
+        Ok(checked) => checked,
         Err(response) => return *response,
     };
+    // A pushed request's own ui_locales count from here on.
+    let lang = negotiate(&params, headers);
     let cookie = cookies::get(headers, &app.provider.session.cookie_name);
-    match app.provider.authorize(&req, cookie, ctx).await {
+    let outcome = app.provider.authorize(&req, cookie, ctx).await;
+    let hint = params.login_hint.clone().unwrap_or_default();
+    respond(app, headers, lang, &req, &params, outcome, &hint)
+}
+
+/// Renders an outcome: back to the app, or one of our pages (sign-in, account choice, consent).
+pub(super) fn respond(
+    app: &App,
+    headers: &HeaderMap,
+    lang: Lang,
+    req: &AuthRequest,
+    params: &AuthorizeParams,
+    outcome: Result<Outcome, Error>,
+    username: &str,
+) -> Response {
+    match outcome {
         Ok(Outcome::Respond(r)) => pages::auth_response(lang, &r),
-        Ok(Outcome::Login) => {
-            let hint = params.login_hint.as_deref().unwrap_or_default();
-            login_form(app, headers, lang, &req, &params, hint, None)
-        }
+        Ok(Outcome::Login) => login_form(app, headers, lang, req, params, username, None),
+        Ok(Outcome::SelectAccount(user)) => prompt::select_account_page(app, headers, lang, req, params, &user),
+        Ok(Outcome::Consent(user)) => prompt::consent_page(app, headers, lang, req, params, &user),
         Err(e) => pages::error(lang, e),
     }
 }
@@ -84,8 +143,12 @@ fn login_form(
     username: &str,
     notice: Option<pages::Notice>,
 ) -> Response {
+    let carried = match carried(app, req, params) {
+        Ok(carried) => carried,
+        Err(e) => return pages::error(lang, e),
+    };
     let (csrf, set_cookie) = csrf::issue(headers, app.secure_cookies);
-    let mut response = pages::login(lang, req, params, username, notice, &csrf);
+    let mut response = pages::login(lang, req, &carried, username, notice, &csrf);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -114,13 +177,13 @@ pub async fn login(
     let Ok(Form(form)) = form else {
         return pages::error(Lang::negotiate(None, None), Error::InvalidRequest("malformed form".into()));
     };
-    let lang = lang(&form.params, &headers);
-    let req = match checked(&app, &form.params, lang) {
-        Ok(req) => req,
+    let lang = negotiate(&form.params, &headers);
+    let (req, params) = match checked(&app, form.params, lang, Entry::Form).await {
+        Ok(checked) => checked,
         Err(response) => return *response,
     };
     let typed = form.username.trim();
-    let show = |notice| login_form(&app, &headers, lang, &req, &form.params, typed, Some(notice));
+    let show = |notice| login_form(&app, &headers, lang, &req, &params, typed, Some(notice));
     if !csrf::matches(&headers, &form.csrf) {
         tracing::warn!(client = %req.client.id, "sign-in form without a matching anti-forgery token");
         return show(pages::Notice::FormExpired);
@@ -130,7 +193,7 @@ pub async fn login(
     cookies::count_sign_in(
         &app,
         match &result {
-            Ok(LoginResult::Success { .. }) => Ok(None),
+            Ok(LoginResult::Success { .. } | LoginResult::Consent { .. }) => Ok(None),
             Ok(LoginResult::Refused { reason, .. }) => Ok(Some(*reason)),
             Err(e) => Err(e),
         },
@@ -138,6 +201,11 @@ pub async fn login(
     match result {
         Ok(LoginResult::Success { response, cookie, .. }) => {
             let mut response = pages::auth_response(lang, &response);
+            cookies::attach_session(&app, &mut response, cookie);
+            response
+        }
+        Ok(LoginResult::Consent { cookie, user, .. }) => {
+            let mut response = prompt::consent_page(&app, &headers, lang, &req, &params, &user);
             cookies::attach_session(&app, &mut response, cookie);
             response
         }

@@ -11,6 +11,8 @@ mod discovery;
 mod logout;
 mod ops;
 pub mod pages;
+mod par;
+mod prompt;
 mod saml;
 pub mod token;
 
@@ -27,7 +29,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::App;
 use crate::oidc::discovery::{
-    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, PAR_PATH, REVOKE_PATH,
+    SELECT_ACCOUNT_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use crate::telemetry::Metrics;
 
@@ -51,6 +54,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route(JWKS_PATH, get(discovery::jwks))
         .route(AUTHORIZE_PATH, get(authorize::authorize_get).post(authorize::authorize_post))
         .route(LOGIN_PATH, post(authorize::login))
+        .route(PAR_PATH, post(par::push))
+        .route(SELECT_ACCOUNT_PATH, post(prompt::select_account))
+        .route(CONSENT_PATH, post(prompt::consent))
         .route(LOGOUT_PATH, get(logout::logout_get).post(logout::logout_post))
         .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
         .route(TOKEN_PATH, post(token::token))

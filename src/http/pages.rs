@@ -55,7 +55,7 @@ pub fn auth_response(lang: Lang, r: &AuthResponse) -> Response {
 }
 
 /// The authorization parameters the form carries back in hidden inputs (login_hint becomes the mailbox field).
-fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
+pub(super) fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
     let fields = [
         ("client_id", &p.client_id),
         ("redirect_uri", &p.redirect_uri),
@@ -69,6 +69,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
         ("prompt", &p.prompt),
         ("max_age", &p.max_age),
         ("ui_locales", &p.ui_locales),
+        ("pushed_request", &p.pushed_request),
     ];
     fields.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v))).collect()
 }
@@ -138,6 +139,11 @@ pub fn error(lang: Lang, e: Error) -> Response {
     (e.status(), no_store(), ErrorPage { lang: lang.code(), t, message }).into_response()
 }
 
-fn no_store() -> [(axum::http::HeaderName, &'static str); 1] {
+/// An error page with a message of its own (for pages whose texts live in their own module).
+pub fn error_message(lang: Lang, status: StatusCode, message: &'static str) -> Response {
+    (status, no_store(), ErrorPage { lang: lang.code(), t: lang.texts(), message }).into_response()
+}
+
+pub(super) fn no_store() -> [(axum::http::HeaderName, &'static str); 1] {
     [(axum::http::header::CACHE_CONTROL, "no-store")]
 }

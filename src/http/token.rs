@@ -88,7 +88,7 @@ pub async fn revoke(
 }
 
 /// `Authorization: Basic` with form-urlencoded id and secret (RFC 6749 §2.3.1).
-fn basic_auth(headers: &HeaderMap) -> Result<Option<(String, String)>, Error> {
+pub(super) fn basic_auth(headers: &HeaderMap) -> Result<Option<(String, String)>, Error> {
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
     let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
         return Ok(None);

@@ -2,7 +2,7 @@
 //! check a posted password; hand out a single-use code.
 
 use super::request::{AuthRequest, Prompt, RedirectError};
-use super::{Provider, random_id, random_token, secret_hash};
+use super::{Provider, new_session_secret, random_id, random_token, secret_hash, session_id};
 use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
@@ -17,6 +17,10 @@ pub enum Outcome {
     Respond(AuthResponse),
     /// Show the sign-in form.
     Login,
+    /// `prompt=select_account` with a live session: continue as this person, or use another mailbox.
+    SelectAccount(Box<User>),
+    /// Show this person the consent page (the scopes the app asks for) before the app gets a code.
+    Consent(Box<User>),
 }
 
 /// An authorization response for the client's registered redirect URI: a code or an error, with `state` and `iss`.
@@ -79,6 +83,12 @@ pub enum LoginResult {
         cookie: Option<String>,
         session: Session,
     },
+    /// Signed in, but the app needs the person's consent first: show it, setting the cookie to `cookie`.
+    Consent {
+        cookie: Option<String>,
+        session: Session,
+        user: Box<User>,
+    },
     Refused {
         message: LoginMessage,
         reason: &'static str,
@@ -112,7 +122,7 @@ impl Provider {
     /// The live session a cookie points at.
     pub async fn session_for_cookie(&self, cookie: Option<&str>) -> Result<Option<Session>, Error> {
         match cookie {
-            Some(secret) if !secret.is_empty() => Ok(self.store.session(&secret_hash(secret)).await?),
+            Some(secret) if !secret.is_empty() => Ok(self.store.session(&session_id(secret)).await?),
             _ => Ok(None),
         }
     }
@@ -129,7 +139,8 @@ impl Provider {
             Decision::Reuse => {
                 let session = session.expect("Reuse is only decided with a session");
                 match self.recheck(&session, ctx).await? {
-                    Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
+                    Some(user) if req.select_account => Ok(Outcome::SelectAccount(Box::new(user))),
+                    Some(user) => self.answer(req, &session, user).await,
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
                 }
@@ -137,6 +148,25 @@ impl Provider {
             Decision::LoginRequired => Ok(Outcome::Respond(self.login_required(req))),
             Decision::AskPassword => Ok(Outcome::Login),
         }
+    }
+
+    /// Answers a request in a live, rechecked session: a code, or the consent page first (`consent_required`
+    /// for `prompt=none`).
+    pub(super) async fn answer(&self, req: &AuthRequest, session: &Session, user: User) -> Result<Outcome, Error> {
+        if !self.consent_needed(req, session).await? {
+            return Ok(Outcome::Respond(self.issue_code(req, session, user).await?));
+        }
+        if req.prompt == Prompt::None {
+            let e = RedirectError {
+                redirect_uri: req.redirect_uri.clone(),
+                error: "consent_required",
+                description: "the person has not agreed to what this app asks for".into(),
+                state: req.state.clone(),
+                form_post: req.form_post,
+            };
+            return Ok(Outcome::Respond(self.error_response(&e)));
+        }
+        Ok(Outcome::Consent(Box::new(user)))
     }
 
     /// Asks the directory about a session's account again; a removed, disabled or no longer allowed account ends it.
@@ -162,6 +192,17 @@ impl Provider {
         cookie: Option<&str>,
         ctx: &RequestContext,
     ) -> Result<LoginResult, Error> {
+        if req.consent || req.client.consent {
+            // The code waits for the consent check (and maybe the page).
+            return match self.sign_in(&req.client.id, username, password, cookie, ctx, None).await? {
+                SignIn::Success { session, cookie, user, .. } => match self.answer(req, &session, *user).await? {
+                    Outcome::Respond(response) => Ok(LoginResult::Success { response, cookie, session }),
+                    Outcome::Consent(user) => Ok(LoginResult::Consent { cookie, session, user }),
+                    _ => Err(Error::Internal("unexpected outcome after a sign-in".into())),
+                },
+                SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
+            };
+        }
         match self.sign_in(&req.client.id, username, password, cookie, ctx, Some(req)).await? {
             SignIn::Success { session, cookie, response: Some(response), .. } => {
                 Ok(LoginResult::Success { response, cookie, session })
@@ -227,9 +268,9 @@ impl Provider {
                 if let Some(old) = other {
                     self.end_session(&old.id, ctx, Event::new("logout").reason("another_account_signed_in")).await?;
                 }
-                let secret = random_token();
+                let secret = new_session_secret(&user.mail);
                 let session = Session {
-                    id: secret_hash(&secret),
+                    id: session_id(&secret),
                     account: user.mail.clone(),
                     subject: user.id.clone(),
                     auth_time: now,
@@ -254,6 +295,9 @@ impl Provider {
             },
         )?;
         self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
+        if cookie.is_some() {
+            self.keep_sessions_within_ceiling(&session.account, &session.id, ctx).await?;
+        }
         let response = code.map(|(_, _, response)| response);
         Ok(SignIn::Success { session, cookie, user: Box::new(user), response })
     }
@@ -292,7 +336,12 @@ impl Provider {
     }
 
     /// Stores a single-use code and returns the response that carries it (with `state` and RFC 9207 `iss`).
-    async fn issue_code(&self, req: &AuthRequest, session: &Session, user: User) -> Result<AuthResponse, Error> {
+    pub(super) async fn issue_code(
+        &self,
+        req: &AuthRequest,
+        session: &Session,
+        user: User,
+    ) -> Result<AuthResponse, Error> {
         let (code_hash, code, response) = self.new_code(req, session, user);
         self.store.put_code(&code_hash, &code).await?;
         Ok(response)
@@ -311,7 +360,8 @@ impl Provider {
             sid: session.id.clone(),
             auth_time: session.auth_time,
             user,
-            grant_id: random_id(),
+            // The grant lives beside its session in a shared store: same locality tag.
+            grant_id: crate::store::tagged(crate::store::tag_of(&session.id), &random_id()),
             expires_at: now + self.tokens.code_ttl_secs,
         };
         let code_hash = secret_hash(&code);

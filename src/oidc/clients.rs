@@ -37,6 +37,10 @@ pub struct Client {
     pub introspect_for: Vec<String>,
     /// Public keys for `private_key_jwt` (RFC 7523).
     pub jwks: Option<JwkSet>,
+    /// The person must agree to what the client asks for (`[[clients]] consent`).
+    pub consent: bool,
+    /// Authorization requests only through `/par` (RFC 9126), per client or `[oidc]` for all.
+    pub require_par: bool,
 }
 
 impl Client {
@@ -75,6 +79,8 @@ impl Client {
             frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
             introspect_for: c.introspect_for.clone(),
             jwks,
+            consent: c.consent,
+            require_par: c.require_pushed_authorization_requests,
         })
     }
 

@@ -15,6 +15,14 @@ pub const LOGIN_PATH: &str = "/login";
 pub const LOGOUT_PATH: &str = "/logout";
 pub const INTROSPECT_PATH: &str = "/introspect";
 pub const REVOKE_PATH: &str = "/revoke";
+/// Pushed authorization requests (RFC 9126).
+pub const PAR_PATH: &str = "/par";
+/// Where the account-choice and consent pages post (`prompt=select_account`, `prompt=consent`).
+pub const SELECT_ACCOUNT_PATH: &str = "/authorize/select-account";
+pub const CONSENT_PATH: &str = "/authorize/consent";
+
+/// Every `prompt` value that does what OIDC Core §3.1.2.1 says (see [`super::request`]).
+pub const PROMPT_VALUES: &[&str] = &["none", "login", "consent", "select_account"];
 
 /// Every algorithm we sign ID tokens with: the key directory always holds one key of each.
 pub const SIGNING_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
@@ -31,6 +39,8 @@ struct Metadata<'a> {
     end_session_endpoint: String,
     introspection_endpoint: String,
     revocation_endpoint: String,
+    pushed_authorization_request_endpoint: String,
+    require_pushed_authorization_requests: bool,
     scopes_supported: &'a [&'a str],
     response_types_supported: [&'a str; 1],
     response_modes_supported: [&'a str; 2],
@@ -55,7 +65,7 @@ struct Metadata<'a> {
     frontchannel_logout_supported: bool,
     frontchannel_logout_session_supported: bool,
     ui_locales_supported: [&'a str; 2],
-    prompt_values_supported: [&'a str; 4],
+    prompt_values_supported: &'a [&'a str],
 }
 
 /// Claims any token or userinfo response may carry.
@@ -83,7 +93,8 @@ pub const CLAIMS: &[&str] = &[
 ];
 
 /// The discovery document for `issuer`, as JSON bytes. Also served as OAuth server metadata (RFC 8414).
-pub fn document(issuer: &str) -> Vec<u8> {
+/// `require_par`: `[oidc] require_pushed_authorization_requests`.
+pub fn document(issuer: &str, require_par: bool) -> Vec<u8> {
     let url = |path: &str| format!("{issuer}{path}");
     let meta = Metadata {
         issuer,
@@ -94,6 +105,8 @@ pub fn document(issuer: &str) -> Vec<u8> {
         end_session_endpoint: url(LOGOUT_PATH),
         introspection_endpoint: url(INTROSPECT_PATH),
         revocation_endpoint: url(REVOKE_PATH),
+        pushed_authorization_request_endpoint: url(PAR_PATH),
+        require_pushed_authorization_requests: require_par,
         scopes_supported: SUPPORTED_SCOPES,
         response_types_supported: ["code"],
         response_modes_supported: ["query", "form_post"],
@@ -111,6 +124,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         claims_supported: CLAIMS,
         claims_parameter_supported: false,
         request_parameter_supported: false,
+        // Only our own request_uri from /par; not request_uri values the client hosts (OIDC Core §6.2).
         request_uri_parameter_supported: false,
         authorization_response_iss_parameter_supported: true,
         backchannel_logout_supported: true,
@@ -118,7 +132,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         frontchannel_logout_supported: true,
         frontchannel_logout_session_supported: true,
         ui_locales_supported: ["vi", "en"],
-        prompt_values_supported: ["none", "login", "consent", "select_account"],
+        prompt_values_supported: PROMPT_VALUES,
     };
     serde_json::to_vec(&meta).expect("metadata serialises")
 }

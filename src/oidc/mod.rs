@@ -5,14 +5,18 @@
 
 pub mod assertion;
 pub mod authorize;
+mod ceiling;
 pub mod claims;
 pub mod clients;
+pub mod consent;
 pub mod discovery;
 pub mod incident;
 pub mod introspect;
 pub mod logout;
 pub mod outage;
+pub mod par;
 pub mod pkce;
+pub mod prompt;
 pub mod request;
 pub mod token;
 
@@ -23,7 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 use crate::audit::Audit;
 use crate::clock::Clock;
-use crate::config::{SessionConfig, TokensConfig};
+use crate::config::{OidcConfig, SessionConfig, TokensConfig};
 use crate::directory::Directory;
 use crate::keys::KeyRing;
 use crate::policy::Policy;
@@ -47,6 +51,8 @@ pub struct Provider {
     pub notifier: Arc<dyn logout::Notifier>,
     pub throttle: Throttle,
     pub audit: Audit,
+    /// Pushed authorization requests: their lifetime.
+    pub oidc: OidcConfig,
     /// Re-checks while the directory is down (`[directory] outage_grace_secs`).
     pub outage: outage::OutageGrace,
 }
@@ -75,4 +81,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// How secrets are named in the store: base64url SHA-256, so a store dump holds nothing usable.
 pub fn secret_hash(secret: &str) -> String {
     B64.encode(sha256(secret.as_bytes()))
+}
+
+/// A new session cookie secret for `account`: its locality tag (`store::account_tag`), `~`, 256 random bits.
+pub fn new_session_secret(account: &str) -> String {
+    crate::store::tagged(&crate::store::account_tag(account), &random_token())
+}
+
+/// The session id (`sid`) a cookie secret stands for: the secret's locality tag, `~`, the secret's hash; just the
+/// hash for a secret without a tag (the secret itself never reaches the store).
+pub fn session_id(secret: &str) -> String {
+    match secret.split_once(crate::store::TAG_SEPARATOR) {
+        Some((tag, _)) => crate::store::tagged(tag, &secret_hash(secret)),
+        None => secret_hash(secret),
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::clients::{Client, Clients, GRANT_CODE};
 use crate::error::Error;
@@ -13,8 +13,8 @@ use crate::error::Error;
 /// Scopes this provider understands; others are ignored (RFC 6749 §3.3 lets us grant fewer).
 pub const SUPPORTED_SCOPES: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
 
-/// Parameters as they arrive, from the query string or a form.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// Parameters as they arrive, from the query string or a form (or as pushed to `/par` and kept in the store).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 pub struct AuthorizeParams {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
@@ -31,6 +31,8 @@ pub struct AuthorizeParams {
     pub ui_locales: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// A pushed request as the pages carry it, sealed (see [`super::par`]); never sent by apps.
+    pub pushed_request: Option<String>,
 }
 
 /// A request whose every part has been checked.
@@ -48,6 +50,12 @@ pub struct AuthRequest {
     pub ui_locales: Option<String>,
     /// `response_mode=form_post`: the answer is POSTed by the browser instead of put in the query.
     pub form_post: bool,
+    /// `prompt=select_account`: with a live session, ask whether to continue as its person or use another mailbox.
+    pub select_account: bool,
+    /// `prompt=consent`: ask for consent even when it was given before.
+    pub consent: bool,
+    /// The parameters came from a pushed request (RFC 9126), not from the browser.
+    pub pushed: bool,
 }
 
 impl AuthRequest {
@@ -89,8 +97,14 @@ impl From<Error> for AuthorizeError {
     }
 }
 
-/// Checks an authorization request against the client registry.
+/// Checks an authorization request that came from the browser against the client registry.
 pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, AuthorizeError> {
+    validate_as(p, clients, false)
+}
+
+/// Checks an authorization request; `pushed` when its parameters came from a pushed request (RFC 9126), which
+/// a client required to push its requests needs.
+pub fn validate_as(p: &AuthorizeParams, clients: &Clients, pushed: bool) -> Result<AuthRequest, AuthorizeError> {
     let client = p.client_id.as_deref().and_then(|id| clients.get(id)).ok_or(Error::UnknownClient)?.clone();
     let redirect_uri = match &p.redirect_uri {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.clone(),
@@ -111,7 +125,10 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
         return fail("request_not_supported", "request objects are not supported");
     }
     if p.request_uri.is_some() {
-        return fail("request_uri_not_supported", "request_uri is not supported");
+        return fail("invalid_request", "request_uri is only for requests pushed to /par");
+    }
+    if client.require_par && !pushed {
+        return fail("invalid_request", "this client must push its authorization requests to /par (RFC 9126)");
     }
     if !matches!(p.response_mode.as_deref(), None | Some("query") | Some("form_post")) {
         return fail("invalid_request", "response_mode must be query or form_post");
@@ -144,9 +161,8 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
         (Some(_), Some("S256")) => return fail("invalid_request", "code_challenge is not a valid S256 challenge"),
         _ => return fail("invalid_request", "code_challenge_method must be S256 (plain is refused)"),
     };
-    let prompt = match parse_prompt(p.prompt.as_deref()) {
-        Some(prompt) => prompt,
-        None => return fail("invalid_request", "prompt=none cannot be combined with other values"),
+    let Some((prompt, select_account, consent)) = parse_prompt(p.prompt.as_deref()) else {
+        return fail("invalid_request", "prompt=none cannot be combined with other values");
     };
     let max_age = match p.max_age.as_deref().map(str::parse::<u64>) {
         None => None,
@@ -165,14 +181,19 @@ pub fn validate(p: &AuthorizeParams, clients: &Clients) -> Result<AuthRequest, A
         login_hint: p.login_hint.clone(),
         ui_locales: p.ui_locales.clone(),
         form_post,
+        select_account,
+        consent,
+        pushed,
     })
 }
 
-/// `consent` and `select_account` need no page here: city apps are first-party and one browser has one account.
-fn parse_prompt(prompt: Option<&str>) -> Option<Prompt> {
+/// The values of `prompt` (OIDC Core §3.1.2.1): whether to ask for the password, and whether `select_account`
+/// and `consent` are asked for. `none` with anything else is an error (`None`). Unknown values are ignored.
+fn parse_prompt(prompt: Option<&str>) -> Option<(Prompt, bool, bool)> {
     let values: Vec<&str> = prompt.unwrap_or("").split_whitespace().collect();
     if values.contains(&"none") {
-        return (values.len() == 1).then_some(Prompt::None);
+        return (values.len() == 1).then_some((Prompt::None, false, false));
     }
-    Some(if values.contains(&"login") { Prompt::Login } else { Prompt::Default })
+    let login = if values.contains(&"login") { Prompt::Login } else { Prompt::Default };
+    Some((login, values.contains(&"select_account"), values.contains(&"consent")))
 }

@@ -2,8 +2,10 @@
 //!
 //! One mutex over plain maps; it is never held across an await. Expired entries are skipped on read
 //! and swept at most once a minute on write, so memory stays bounded without a background task.
+//! The per-account and per-session indexes are ordered by expiry (like the Redis store's sorted sets): a write
+//! drops the expired entries at their front and inserts in O(log n), however long the account's history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -18,16 +20,54 @@ enum CodeEntry {
     Spent { grant_id: String, forget_at: u64 },
 }
 
+/// Ids ordered by (expires_at, id): the expired ones are at the front.
+type ExpiryIndex = BTreeSet<(u64, String)>;
+
+/// Drops the entries of `index` that expired by `now`: O(k log n) for the k dropped.
+fn prune(index: &mut ExpiryIndex, now: u64) {
+    while index.first().is_some_and(|(e, _)| *e <= now) {
+        index.pop_first();
+    }
+}
+
+/// Adds `(expires_at, id)` to the index under `key`, after dropping its expired entries.
+fn index(map: &mut HashMap<String, ExpiryIndex>, key: &str, expires_at: u64, id: &str, now: u64) {
+    let index = match map.get_mut(key) {
+        Some(index) => index,
+        None => map.entry(key.to_owned()).or_default(),
+    };
+    prune(index, now);
+    index.insert((expires_at, id.to_owned()));
+}
+
+/// Removes `(expires_at, id)` from the index under `key`, and the index when it is left empty.
+fn unindex(map: &mut HashMap<String, ExpiryIndex>, key: &str, expires_at: u64, id: &str) {
+    if let Some(index) = map.get_mut(key) {
+        index.remove(&(expires_at, id.to_owned()));
+        if index.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<String, Session>,
-    by_account: HashMap<String, Vec<String>>,
+    /// account → its sessions.
+    by_account: HashMap<String, ExpiryIndex>,
     codes: HashMap<String, CodeEntry>,
     grants: HashMap<String, Grant>,
-    by_session: HashMap<String, Vec<String>>,
+    /// sid → the grants made in it.
+    by_session: HashMap<String, ExpiryIndex>,
+    /// account → its grants (incident response).
+    grants_by_account: HashMap<String, ExpiryIndex>,
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
     last_sign_in: HashMap<String, u64>,
+    /// request_uri hash → (record, expires_at): pushed authorization requests.
+    pushed: HashMap<String, (String, u64)>,
+    /// (account, client_id) → (record, expires_at).
+    consents: HashMap<(String, String), (String, u64)>,
     /// account → (the directory's last good answer, forget at).
     directory_checks: HashMap<String, (DirectoryCheck, u64)>,
     last_sweep: u64,
@@ -62,23 +102,33 @@ impl Inner {
         }
         self.last_sweep = now;
         self.sessions.retain(|_, s| s.expires_at > now);
-        let sessions = &self.sessions;
-        self.by_account.retain(|_, ids| {
-            ids.retain(|id| sessions.contains_key(id));
-            !ids.is_empty()
-        });
+        for indexes in [&mut self.by_account, &mut self.by_session, &mut self.grants_by_account] {
+            indexes.retain(|_, index| {
+                prune(index, now);
+                !index.is_empty()
+            });
+        }
         self.codes.retain(|_, c| match c {
             CodeEntry::Fresh(c) => c.expires_at > now,
             CodeEntry::Spent { forget_at, .. } => *forget_at > now,
         });
         self.grants.retain(|_, g| g.expires_at > now);
         self.counters.retain(|_, (_, until)| *until > now);
+        self.pushed.retain(|_, (_, until)| *until > now);
+        self.consents.retain(|_, (_, until)| *until > now);
         self.directory_checks.retain(|_, (_, until)| *until > now);
-        let grants = &self.grants;
-        self.by_session.retain(|_, ids| {
-            ids.retain(|id| grants.contains_key(id));
-            !ids.is_empty()
-        });
+    }
+
+    /// Forgets a grant and its index entries.
+    fn remove_grant(&mut self, id: &str) -> Option<Grant> {
+        let grant = self.grants.remove(id)?;
+        if let Some(sid) = &grant.sid {
+            unindex(&mut self.by_session, sid, grant.expires_at, id);
+        }
+        if let Some(user) = &grant.user {
+            unindex(&mut self.grants_by_account, &user.mail, grant.expires_at, id);
+        }
+        Some(grant)
     }
 
     fn live_session(&self, id: &str, now: u64) -> Option<&Session> {
@@ -93,13 +143,13 @@ impl Inner {
 #[async_trait]
 impl Store for MemoryStore {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        let now = self.clock.now();
         let mut inner = self.lock();
-        inner.sweep(self.clock.now());
-        let ids = inner.by_account.entry(session.account.clone()).or_default();
-        if !ids.contains(&session.id) {
-            ids.push(session.id.clone());
+        inner.sweep(now);
+        if let Some(old) = inner.sessions.insert(session.id.clone(), session.clone()) {
+            unindex(&mut inner.by_account, &old.account, old.expires_at, &old.id);
         }
-        inner.sessions.insert(session.id.clone(), session.clone());
+        index(&mut inner.by_account, &session.account, session.expires_at, &session.id, now);
         Ok(())
     }
 
@@ -110,8 +160,18 @@ impl Store for MemoryStore {
     async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError> {
         let now = self.clock.now();
         let inner = self.lock();
-        let ids = inner.by_account.get(account).map(Vec::as_slice).unwrap_or_default();
-        Ok(ids.iter().filter_map(|id| inner.live_session(id, now).cloned()).collect())
+        let Some(ids) = inner.by_account.get(account) else { return Ok(Vec::new()) };
+        let live = ids.range((now + 1, String::new())..);
+        Ok(live.filter_map(|(_, id)| inner.live_session(id, now).cloned()).collect())
+    }
+
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let Some(ids) = inner.by_account.get_mut(account) else { return Ok(Vec::new()) };
+        prune(ids, now);
+        let beyond = ids.len().saturating_sub(keep);
+        Ok(ids.iter().take(beyond).map(|(_, id)| id.clone()).collect())
     }
 
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
@@ -119,11 +179,9 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         let grant_ids = inner.by_session.remove(id).unwrap_or_default();
         let grants: Vec<Grant> =
-            grant_ids.iter().filter_map(|g| inner.grants.remove(g)).filter(|g| g.expires_at > now).collect();
+            grant_ids.iter().filter_map(|(_, g)| inner.remove_grant(g)).filter(|g| g.expires_at > now).collect();
         let Some(session) = inner.sessions.remove(id) else { return Ok(None) };
-        if let Some(ids) = inner.by_account.get_mut(&session.account) {
-            ids.retain(|s| s != id);
-        }
+        unindex(&mut inner.by_account, &session.account, session.expires_at, id);
         Ok((session.expires_at > now).then_some((session, grants)))
     }
 
@@ -157,10 +215,15 @@ impl Store for MemoryStore {
     }
 
     async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        let now = self.clock.now();
         let mut inner = self.lock();
-        inner.sweep(self.clock.now());
+        inner.sweep(now);
+        inner.remove_grant(&grant.id);
         if let Some(sid) = &grant.sid {
-            inner.by_session.entry(sid.clone()).or_default().push(grant.id.clone());
+            index(&mut inner.by_session, sid, grant.expires_at, &grant.id, now);
+        }
+        if let Some(user) = &grant.user {
+            index(&mut inner.grants_by_account, &user.mail, grant.expires_at, &grant.id, now);
         }
         inner.grants.insert(grant.id.clone(), grant.clone());
         Ok(())
@@ -189,25 +252,21 @@ impl Store for MemoryStore {
             }
             return Ok(Rotation::Rotated(grant.clone()));
         }
-        let grant = inner.grants.remove(id).map(Rotation::Reused).unwrap_or(Rotation::Unknown);
+        let grant = inner.remove_grant(id).map(Rotation::Reused).unwrap_or(Rotation::Unknown);
         Ok(grant)
     }
 
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
         let now = self.clock.now();
-        Ok(self.lock().grants.remove(id).filter(|g| g.expires_at > now))
+        Ok(self.lock().remove_grant(id).filter(|g| g.expires_at > now))
     }
 
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();
-        let ids: Vec<String> = inner
-            .grants
-            .values()
-            .filter(|g| g.expires_at > now && g.user.as_ref().is_some_and(|u| u.mail == account))
-            .map(|g| g.id.clone())
-            .collect();
-        Ok(ids.iter().filter_map(|id| inner.grants.remove(id)).collect())
+        let ids = inner.grants_by_account.remove(account).unwrap_or_default();
+        let grants = ids.iter().filter_map(|(_, id)| inner.remove_grant(id));
+        Ok(grants.filter(|g| g.expires_at > now && g.user.as_ref().is_some_and(|u| u.mail == account)).collect())
     }
 
     async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
@@ -244,6 +303,38 @@ impl Store for MemoryStore {
 
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.lock().last_sign_in.get(account).copied())
+    }
+
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.sweep(self.clock.now());
+        inner.pushed.insert(handle_hash.to_owned(), (record.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().pushed.remove(handle_hash).filter(|(_, until)| *until > now).map(|(record, _)| record))
+    }
+
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.sweep(self.clock.now());
+        inner.consents.insert((account.to_owned(), client_id.to_owned()), (record.to_owned(), expires_at));
+        Ok(())
+    }
+
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        let entry = inner.consents.get(&(account.to_owned(), client_id.to_owned()));
+        Ok(entry.filter(|(_, until)| *until > now).map(|(record, _)| record.clone()))
     }
 
     async fn put_directory_check(

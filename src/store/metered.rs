@@ -51,6 +51,10 @@ impl Store for Metered {
         self.timed("sessions_of", self.inner.sessions_of(account)).await
     }
 
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        self.timed("sessions_beyond", self.inner.sessions_beyond(account, keep)).await
+    }
+
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
         self.timed("end_session", self.inner.end_session(id)).await
     }
@@ -107,6 +111,28 @@ impl Store for Metered {
 
     async fn last_sign_ins(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.timed("last_sign_ins", self.inner.last_sign_ins()).await
+    }
+
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.timed("put_pushed_request", self.inner.put_pushed_request(handle_hash, record, expires_at)).await
+    }
+
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
+        self.timed("take_pushed_request", self.inner.take_pushed_request(handle_hash)).await
+    }
+
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.timed("put_consent", self.inner.put_consent(account, client_id, record, expires_at)).await
+    }
+
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        self.timed("consent", self.inner.consent(account, client_id)).await
     }
 
     async fn put_directory_check(

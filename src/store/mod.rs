@@ -100,12 +100,40 @@ pub struct StoreError(pub String);
 /// How long a spent code is remembered after it expires, so a late replay still revokes its tokens.
 pub const SPENT_CODE_GRACE_SECS: u64 = 600;
 
+/// Separates an id's locality tag from the rest of it (`<tag>~<rest>`); `~` is neither base64url nor `.`, which
+/// splits refresh tokens and access-token ids.
+pub const TAG_SEPARATOR: char = '~';
+
+/// An account's locality tag: 8 base64url characters of the SHA-256 of its mailbox. Session ids and the ids of
+/// grants made in them start with it, so a shared store can keep everything of one account together (one Redis
+/// Cluster hash slot) and still find a session or grant from its id alone. Not a secret: the mailbox it stands
+/// for is already known to whoever sees the id.
+pub fn account_tag(account: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, account.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..6])
+}
+
+/// `rest` prefixed with `tag`: `<tag>~<rest>`.
+pub fn tagged(tag: &str, rest: &str) -> String {
+    format!("{tag}{TAG_SEPARATOR}{rest}")
+}
+
+/// The locality tag of an id: the part before `~`, or the whole id when it has none (ids of grants that belong
+/// to no account, ids made before tags existed).
+pub fn tag_of(id: &str) -> &str {
+    id.split_once(TAG_SEPARATOR).map_or(id, |(tag, _)| tag)
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Live sessions of an account (for incident response).
     async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError>;
+    /// The ids of an account's live sessions beyond the `keep` that expire last, soonest-expiring (oldest) first:
+    /// the ones to end so the account keeps at most `keep` (`[session] max_per_account`). Costs O(log n + k).
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError>;
     /// Ends a session and revokes every grant made in it; returns them so their clients can be told.
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError>;
 
@@ -147,6 +175,22 @@ pub trait Store: Send + Sync {
         Ok(self.last_sign_ins().await?.into_iter().find(|(a, _)| a == account).map(|(_, at)| at))
     }
 
+    /// Keeps a pushed authorization request (RFC 9126), opaque to the store, under the hash of its `request_uri`
+    /// until `expires_at`. Any instance may take it.
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError>;
+    /// Takes a pushed request atomically: of two concurrent takes exactly one gets it; an expired one is gone.
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError>;
+    /// Remembers an account's consent to a client (an opaque record) until `expires_at`, replacing the last one.
+    /// One record per (account, client): checking it costs one read, whatever the account's history.
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// The consent record of an account for a client, while it lives.
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError>;
     /// Remembers the directory's last good answer about `account` for `keep_secs` (replacing the previous one).
     async fn put_directory_check(
         &self,

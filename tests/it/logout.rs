@@ -182,6 +182,7 @@ async fn front_channel_apps_get_a_frame_with_iss_and_sid() {
     assert!(csp.contains("frame-src http://127.0.0.1:8083"), "{csp}");
     let body = response.text().await.unwrap();
     let iss = url::form_urlencoded::byte_serialize(app.url.as_bytes()).collect::<String>();
+    let sid = url::form_urlencoded::byte_serialize(sid.as_bytes()).collect::<String>();
     let frame = format!("http://127.0.0.1:8083/frontchannel-logout?iss={iss}&#38;sid={sid}");
     assert!(body.contains(&frame), "{body}");
     assert!(body.contains(r#"http-equiv="refresh""#) && body.contains("http://127.0.0.1:8083/"));

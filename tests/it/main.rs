@@ -2,6 +2,7 @@
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod app;
+mod backchannel_retries;
 mod browser;
 mod browser_e2e;
 mod check_config;
@@ -21,6 +22,9 @@ mod listener;
 mod logout;
 mod ops;
 mod outage;
+mod par;
+mod prompt;
+mod production_shape;
 mod readiness;
 mod readiness_backends;
 mod rp;
@@ -29,5 +33,7 @@ mod saml_logout;
 mod saml_sp;
 mod sentinel;
 mod shared_store;
+mod store_index;
+mod store_par;
 mod store_suite;
 mod tokens;

@@ -30,12 +30,12 @@ impl Time {
         }
     }
 
-    fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.clock().now()
     }
 
     /// Lets `secs` seconds pass (keep it short: Redis waits for real).
-    async fn pass(&self, secs: u64) {
+    pub(crate) async fn pass(&self, secs: u64) {
         match self {
             Time::Clock(c) => c.advance(secs as i64),
             Time::Real(_) => tokio::time::sleep(Duration::from_millis(secs * 1000 + 50)).await,
@@ -99,6 +99,7 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     refresh_rotation_and_reuse_revoke_the_family(store, time).await;
     ending_a_session_revokes_its_grants(store, time).await;
     last_sign_ins_are_kept(store).await;
+    crate::store_par::pushed_requests_and_consents(store, time).await;
     expiry_and_counter_windows(store, time).await;
     a_spent_code_is_remembered_for_the_grace(store, time).await;
     an_accounts_grants_are_revoked_together(store, time).await;

@@ -1,19 +1,28 @@
 //! The shared store: every instance behind the load balancer reads and writes one Redis, so a session made on
 //! one instance is seen by all, and an instance can be restarted (or killed) without anyone signing in again.
 //!
-//! Keys (all under `[store] key_prefix`, each with a TTL except the last-sign-in hash):
+//! Keys (all under `[store] key_prefix`, each with a TTL except the last-sign-in hash). Everything of one account
+//! shares a Redis Cluster hash tag `{T}`, its locality tag (`store::account_tag`, 8 characters of its mailbox's
+//! SHA-256): session ids and grant ids start with `T~`, so a key is found from the id alone, and every script
+//! that touches a session, its grants and the account's indexes stays in one hash slot. Ids without a tag
+//! (service clients' grants) are their own tag.
 //!
 //! | key | type | holds | lives until |
 //! |---|---|---|---|
-//! | `s:{sid}` | string | a session | its `expires_at` |
-//! | `a:{account}` | hash | sid → expires_at: the account's sessions | its last session ends |
+//! | `{T}s:{sid}` | string | a session | its `expires_at` |
+//! | `{T}a:{account}` | sorted set | sid scored by expires_at: the account's sessions | its last session ends |
+//! | `{T}g:{grant_id}` | string | a grant, see `codec` | its `expires_at` |
+//! | `{T}sg:{sid}` | sorted set | grant id scored by expires_at: the grants made in a session | its last grant ends |
+//! | `{T}ag:{account}` | sorted set | grant id scored by expires_at: an account's grants (incident response) | its last grant ends |
 //! | `c:{code_hash}` | hash | `g` grant id, `e` expires_at, `d` details (dropped when spent) | `e` + spent-code grace |
-//! | `g:{grant_id}` | string | a grant, see `codec` | its `expires_at` |
-//! | `sg:{sid}` | hash | grant id → expires_at: the grants made in a session | its last grant ends |
-//! | `ag:{account}` | hash | grant id → expires_at: an account's grants (incident response) | its last grant ends |
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
+//! | `par:{request_uri_hash}` | string | `expires_at`, newline, a pushed authorization request | its `expires_at` |
+//! | `cs:{account}:{client_id}` | string | `expires_at`, newline, a consent record | its `expires_at` |
 //! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
 //! | `last-sign-in` | hash | account → time | never |
+//!
+//! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
+//! take the live ones (`ZRANGEBYSCORE (now +inf`): O(log n) per write however many sessions one account has.
 //!
 //! Compound operations are Lua scripts (`scripts`), so they stay atomic across instances. TTLs are computed
 //! from the service's clock, and reads check `expires_at` against it too, exactly as the memory store does.
@@ -28,7 +37,10 @@ mod scripts;
 use async_trait::async_trait;
 use redis::{Cmd, ToRedisArgs};
 
-use super::{AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError};
+use super::{
+    AuthCode, DirectoryCheck, Grant, Redemption, Rotation, SPENT_CODE_GRACE_SECS, Session, Store, StoreError,
+    account_tag, tag_of,
+};
 use crate::clock::Clock;
 use crate::config::StoreConfig;
 use crate::directory::User;
@@ -49,29 +61,36 @@ struct Keys {
 }
 
 impl Keys {
+    /// `prefix{tag}kind:name`: the braces make Redis Cluster place every key of one tag in one slot.
+    fn tagged(&self, tag: &str, kind: &str, name: &str) -> String {
+        format!("{}{{{tag}}}{kind}:{name}", self.prefix)
+    }
     fn session(&self, id: &str) -> String {
-        format!("{}s:{id}", self.prefix)
+        self.tagged(tag_of(id), "s", id)
     }
     fn account(&self, account: &str) -> String {
-        format!("{}a:{account}", self.prefix)
+        self.tagged(&account_tag(account), "a", account)
     }
     fn code(&self, hash: &str) -> String {
         format!("{}c:{hash}", self.prefix)
     }
-    fn grant_prefix(&self) -> String {
-        format!("{}g:", self.prefix)
-    }
     fn grant(&self, id: &str) -> String {
-        format!("{}g:{id}", self.prefix)
+        self.tagged(tag_of(id), "g", id)
     }
     fn grants_of(&self, sid: &str) -> String {
-        format!("{}sg:{sid}", self.prefix)
+        self.tagged(tag_of(sid), "sg", sid)
     }
     fn grants_of_account(&self, account: &str) -> String {
-        format!("{}ag:{account}", self.prefix)
+        self.tagged(&account_tag(account), "ag", account)
     }
     fn counter(&self, key: &str) -> String {
         format!("{}n:{key}", self.prefix)
+    }
+    fn pushed(&self, hash: &str) -> String {
+        format!("{}par:{hash}", self.prefix)
+    }
+    fn consent(&self, account: &str, client_id: &str) -> String {
+        format!("{}cs:{account}:{client_id}", self.prefix)
     }
     fn directory_check(&self, account: &str) -> String {
         format!("{}d:{account}", self.prefix)
@@ -113,13 +132,36 @@ impl RedisStore {
         (expires_at > self.clock.now()).then_some(value)
     }
 
+    /// Stores `record` under `key` until `expires_at`, the expiry in front so reads can check the service clock.
+    async fn put_expiring(
+        &self,
+        op: &'static str,
+        key: String,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let Some(ttl) = self.ttl(expires_at) else { return Ok(()) };
+        let set = cmd("SET", (key, format!("{expires_at}\n{record}"), "EX", ttl));
+        self.conn.send(op, Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    /// The record of a value written by [`RedisStore::put_expiring`], while the service clock says it lives.
+    fn expiring(&self, text: Option<String>) -> Result<Option<String>, StoreError> {
+        let Some(text) = text else { return Ok(None) };
+        let (expires_at, record) =
+            text.split_once('\n').ok_or_else(|| StoreError("redis: unreadable expiring record".into()))?;
+        let expires_at: u64 = expires_at.parse().map_err(|_| StoreError("redis: unreadable record expiry".into()))?;
+        Ok(self.live(expires_at, record.to_owned()))
+    }
+
     fn live_grant(&self, id: &str, text: Option<String>) -> Result<Option<Grant>, StoreError> {
         let Some(text) = text else { return Ok(None) };
         let grant = codec::decode_grant(id, &text)?;
         Ok(self.live(grant.expires_at, grant))
     }
 
-    /// SET `key` to `value` until `expires_at`, indexed under `member` in each hash of `indexes` (see `PUT_INDEXED`).
+    /// SET `key` to `value` until `expires_at`, indexed under `member` in each sorted set of `indexes`
+    /// (see `PUT_INDEXED`).
     async fn put_indexed(
         &self,
         op: &'static str,
@@ -154,10 +196,9 @@ impl Store for RedisStore {
     }
 
     async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError> {
-        let now = self.clock.now();
-        let index = cmd("HGETALL", self.keys.account(account));
-        let index: Vec<(String, u64)> = self.conn.send("sessions_of", Retry::Idempotent, Request::Cmd(&index)).await?;
-        let ids: Vec<String> = index.into_iter().filter(|(_, e)| *e > now).map(|(id, _)| id).collect();
+        let live = format!("({}", self.clock.now());
+        let index = cmd("ZRANGEBYSCORE", (self.keys.account(account), live, "+inf"));
+        let ids: Vec<String> = self.conn.send("sessions_of", Retry::Idempotent, Request::Cmd(&index)).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -176,9 +217,15 @@ impl Store for RedisStore {
         Ok(out)
     }
 
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let mut script = self.scripts.sessions_beyond.prepare_invoke();
+        script.key(self.keys.account(account)).arg(self.clock.now()).arg(keep);
+        self.conn.send("sessions_beyond", Retry::Idempotent, Request::Script(&script)).await
+    }
+
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
         let mut script = self.scripts.end_session.prepare_invoke();
-        script.key(self.keys.session(id)).key(self.keys.grants_of(id)).arg(self.keys.grant_prefix());
+        script.key(self.keys.session(id)).key(self.keys.grants_of(id)).arg(&self.keys.prefix);
         let reply: Vec<String> = self.conn.send("end_session", Retry::NotSent, Request::Script(&script)).await?;
         let mut reply = reply.into_iter();
         let session = reply.next().filter(|s| !s.is_empty());
@@ -189,7 +236,7 @@ impl Store for RedisStore {
         let Some(text) = session else { return Ok(None) };
         let session = codec::decode_session(id, &text)?;
         // Outside the script (the account is inside the value): a stale index entry is skipped on read anyway.
-        let unindex = cmd("HDEL", (self.keys.account(&session.account), id));
+        let unindex = cmd("ZREM", (self.keys.account(&session.account), id));
         self.conn.send::<()>("end_session", Retry::Idempotent, Request::Cmd(&unindex)).await?;
         Ok(self.live(session.expires_at, (session, grants)))
     }
@@ -287,10 +334,10 @@ impl Store for RedisStore {
 
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
         let index = self.keys.grants_of_account(account);
-        let ids: Vec<(String, u64)> =
-            self.conn.send("revoke_account_grants", Retry::Idempotent, Request::Cmd(&cmd("HGETALL", &index))).await?;
+        let live = cmd("ZRANGEBYSCORE", (&index, format!("({}", self.clock.now()), "+inf"));
+        let ids: Vec<String> = self.conn.send("revoke_account_grants", Retry::Idempotent, Request::Cmd(&live)).await?;
         let mut revoked = Vec::new();
-        for (id, _) in ids {
+        for id in ids {
             revoked.extend(self.revoke_grant(&id).await?);
         }
         self.conn.send::<()>("revoke_account_grants", Retry::Idempotent, Request::Cmd(&cmd("DEL", &index))).await?;
@@ -315,6 +362,33 @@ impl Store for RedisStore {
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         let get = cmd("HGET", (self.keys.last_sign_in(), account));
         self.conn.send("last_sign_in", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn put_pushed_request(&self, handle_hash: &str, record: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put_expiring("put_pushed_request", self.keys.pushed(handle_hash), record, expires_at).await
+    }
+
+    async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
+        // GETDEL is one command: of two instances taking the same request_uri, one gets it.
+        let take = cmd("GETDEL", self.keys.pushed(handle_hash));
+        let text = self.conn.send("take_pushed_request", Retry::NotSent, Request::Cmd(&take)).await?;
+        self.expiring(text)
+    }
+
+    async fn put_consent(
+        &self,
+        account: &str,
+        client_id: &str,
+        record: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.put_expiring("put_consent", self.keys.consent(account, client_id), record, expires_at).await
+    }
+
+    async fn consent(&self, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+        let get = cmd("GET", self.keys.consent(account, client_id));
+        let text = self.conn.send("consent", Retry::Idempotent, Request::Cmd(&get)).await?;
+        self.expiring(text)
     }
 
     async fn put_directory_check(

@@ -2,29 +2,36 @@
 //!
 //! Redis runs a script alone, start to finish, so two instances redeeming one code or rotating one refresh token
 //! cannot interleave. `redis::Script` sends `EVALSHA` and loads the script again after `NOSCRIPT` (a restarted,
-//! empty Redis). Some scripts build key names from their arguments, so they need one Redis (standalone or
-//! Sentinel), not Redis Cluster.
+//! empty Redis). Every key a script touches is in the hash slot of its first key (see the key layout in the
+//! parent module): `END_SESSION` builds grant keys from a prefix carrying the session's hash tag.
 
 use redis::Script;
 
-/// Stores a value and indexes it: `SET KEYS[1]` for the record's lifetime, then in each index hash `KEYS[2..]`
-/// `HSET member expires_at`, makes the index live as long as its longest-lived member, and drops members
-/// already expired.
+/// Stores a value and indexes it: `SET KEYS[1]` for the record's lifetime, then in each index sorted set
+/// `KEYS[2..]` drops the members already expired, adds `member` scored by `expires_at`, and makes the index live
+/// as long as its longest-lived member. O(log n) per index, plus the expired members it drops (each once).
 ///
 /// ARGV: value, ttl (seconds), member, expires_at, now.
 const PUT_INDEXED: &str = r"
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local ttl = tonumber(ARGV[2])
-local now = tonumber(ARGV[5])
 for k = 2, #KEYS do
-  local fields = redis.call('HGETALL', KEYS[k])
-  for i = 1, #fields, 2 do
-    if tonumber(fields[i + 1]) <= now then redis.call('HDEL', KEYS[k], fields[i]) end
-  end
-  redis.call('HSET', KEYS[k], ARGV[3], ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', ARGV[5])
+  redis.call('ZADD', KEYS[k], ARGV[4], ARGV[3])
   if redis.call('TTL', KEYS[k]) < ttl then redis.call('EXPIRE', KEYS[k], ttl) end
 end
 return 1
+";
+
+/// The ids of an account's live sessions (KEYS[1], its sorted set) beyond the `keep` that expire last,
+/// soonest-expiring first. Read only; O(log n + k).
+///
+/// ARGV: now, keep.
+const SESSIONS_BEYOND: &str = r"
+local live = '(' .. ARGV[1]
+local beyond = redis.call('ZCOUNT', KEYS[1], live, '+inf') - tonumber(ARGV[2])
+if beyond <= 0 then return {} end
+return redis.call('ZRANGEBYSCORE', KEYS[1], live, '+inf', 'LIMIT', 0, beyond)
 ";
 
 /// Spends a code (a hash of `g` grant id, `e` expires_at, `d` details). The first caller gets
@@ -73,12 +80,15 @@ return {'reused', v}
 
 /// Ends a session: deletes it (KEYS[1]), every grant its index (KEYS[2]) names, and the index.
 /// Returns `{session or '', grant_id, grant, grant_id, grant, …}` for the grants that still existed.
+/// A grant's key is `prefix{tag}g:id`, its tag the part of its id before `~` (the whole id without one);
+/// grants made in a session carry the session's tag, so they share its slot.
 ///
-/// ARGV: the key prefix of grants.
+/// ARGV: the store's key prefix.
 const END_SESSION: &str = r"
 local out = {redis.call('GET', KEYS[1]) or ''}
-for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local key = ARGV[1] .. id
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local tag = string.match(id, '^([^~]*)~') or id
+  local key = ARGV[1] .. '{' .. tag .. '}g:' .. id
   local g = redis.call('GET', key)
   if g then
     redis.call('DEL', key)
@@ -111,6 +121,8 @@ pub struct Scripts {
     pub end_session: Script,
     /// [`HIT`]: a fixed-window counter.
     pub hit: Script,
+    /// [`SESSIONS_BEYOND`]: the sessions past `[session] max_per_account`.
+    pub sessions_beyond: Script,
 }
 
 impl Scripts {
@@ -122,6 +134,7 @@ impl Scripts {
             rotate_refresh: Script::new(ROTATE_REFRESH),
             end_session: Script::new(END_SESSION),
             hit: Script::new(HIT),
+            sessions_beyond: Script::new(SESSIONS_BEYOND),
         }
     }
 }

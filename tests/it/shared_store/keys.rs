@@ -16,6 +16,16 @@ use crate::harness::{Redis, Reply, TestCa};
 use crate::rp::{Rp, payload};
 use crate::store_suite::{grant, redis_config, redis_store, session, user};
 
+/// The kind of a key after its prefix: `s`, `a`, `g`, … (the `{tag}` hash tag that groups an account's keys
+/// skipped).
+fn kind(rest: &str) -> &str {
+    let rest = match rest.strip_prefix('{') {
+        Some(tagged) => tagged.split_once('}').map_or(tagged, |(_, after)| after),
+        None => rest,
+    };
+    rest.split(':').next().unwrap_or(rest)
+}
+
 #[tokio::test]
 async fn every_key_is_prefixed_and_expires_except_last_sign_ins() {
     let redis = Redis::start();
@@ -33,7 +43,7 @@ async fn every_key_is_prefixed_and_expires_except_last_sign_ins() {
     let keys = all_keys(&redis);
     let kinds: BTreeMap<&str, usize> = keys.iter().fold(BTreeMap::new(), |mut m, k| {
         let rest = k.strip_prefix("sso-a:").unwrap_or_else(|| panic!("{k} lacks the key prefix"));
-        *m.entry(rest.split(':').next().unwrap_or(rest)).or_default() += 1;
+        *m.entry(kind(rest)).or_default() += 1;
         m
     });
     let expected = [("a", 1), ("ag", 1), ("c", 2), ("g", 2), ("last-sign-in", 1), ("n", 1), ("s", 1), ("sg", 1)];
@@ -64,7 +74,7 @@ async fn bytes_per_session_and_per_refresh_family() {
     portal.sign_in(&app.url, &mut Browser::new(), "dungnv", &all).await;
     let mut usage: BTreeMap<String, i64> = BTreeMap::new();
     for key in all_keys(&redis) {
-        let kind = key.trim_start_matches(prefix).split(':').next().unwrap_or_default().to_owned();
+        let kind = kind(key.trim_start_matches(prefix)).to_owned();
         *usage.entry(kind).or_default() += integer(redis.command(&["MEMORY", "USAGE", &key, "SAMPLES", "0"]));
     }
     let session_usage = usage["s"] + usage["a"];
@@ -119,7 +129,8 @@ async fn a_password_in_the_url_is_used_and_a_wrong_one_stops_the_start() {
     let portal = Rp::demo(&app.url, "portal").await;
     let (tokens, _) = portal.sign_in(&app.url, &mut Browser::new(), "huongtt", &["offline_access"]).await;
     let sid = payload(&tokens.id_token().expect("an ID token").to_string())["sid"].as_str().unwrap().to_owned();
-    assert_eq!(integer(redis.command(&["EXISTS", &format!("pw:s:{sid}")])), 1, "the session is in Redis");
+    let key = format!("pw:{{{}}}s:{sid}", danang_sso::store::tag_of(&sid));
+    assert_eq!(integer(redis.command(&["EXISTS", &key])), 1, "the session is in Redis");
 
     for url in [format!("redis://:wrong@127.0.0.1:{}", redis.port), format!("redis://127.0.0.1:{}", redis.port)] {
         let mut config = app_config(&redis, "pw:");
@@ -143,7 +154,7 @@ async fn rediss_trusts_the_configured_ca_and_only_it() {
     let later = Clock::default().now() + 600;
     store.put_session(&session("over-tls", "stttt@danang.gov.vn", later)).await.unwrap();
     assert!(store.session("over-tls").await.unwrap().is_some());
-    assert_eq!(integer(redis.command(&["EXISTS", "tls:s:over-tls"])), 1, "written through the TLS port");
+    assert_eq!(integer(redis.command(&["EXISTS", "tls:{over-tls}s:over-tls"])), 1, "written through the TLS port");
 
     config.ca_file = None;
     let untrusted = RedisStore::new(&config, Clock::default()).expect("a TLS store");

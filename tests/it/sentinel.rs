@@ -62,7 +62,7 @@ async fn attempt_sign_in(app: &str, portal: &Rp, user: &str, seen: &Seen) -> Opt
 }
 
 /// One refresh: the status and, on success, the next token.
-async fn attempt_refresh(app: &str, token: &RefreshToken) -> (u16, Option<RefreshToken>) {
+pub async fn attempt_refresh(app: &str, token: &RefreshToken) -> (u16, Option<RefreshToken>) {
     let response = http()
         .post(format!("{app}/token"))
         .basic_auth("portal", Some("portal-secret"))

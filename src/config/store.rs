@@ -15,7 +15,7 @@ impl StoreConfig {
         match set.as_slice() {
             [] => out.push(ConfigError::new(
                 "store.redis_url",
-                "store.kind = \"redis\" needs exactly one of store.redis_url, store.sentinel_urls, store.cluster_urls",
+                "required when store.kind = \"redis\" (or, instead, store.sentinel_urls or store.cluster_urls)",
             )),
             [_] => {}
             [first, rest @ ..] => {

@@ -189,7 +189,6 @@ fn unreachable(e: &RedisError) -> bool {
     e.is_connection_refusal()
         || e.is_timeout()
         || e.is_connection_dropped()
-        || e.is_io_error()
         || matches!(
             e.kind(),
             ErrorKind::MasterNameNotFoundBySentinel

@@ -18,6 +18,7 @@ mod console;
 mod ldap;
 mod oidc;
 mod security;
+mod store;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
@@ -155,6 +156,15 @@ pub struct StoreConfig {
     pub timeout_ms: u64,
     /// PEM file of the CA that signed a `rediss://` server's certificate; unset means the system's roots.
     pub ca_file: Option<PathBuf>,
+    /// Sentinels to ask for the master (`redis://host:26379`), instead of `redis_url`: failover without a restart.
+    pub sentinel_urls: Vec<String>,
+    /// The master's name in the sentinels' configuration (`sentinel monitor NAME …`).
+    pub sentinel_master: String,
+    /// Replicas that must hold each write that must not be lost (sessions, grants, rotations, revocations)
+    /// before it is acknowledged (`WAIT`); 0: do not wait.
+    pub min_replica_acks: u64,
+    /// Nodes of a Redis Cluster (`redis://host:7000`), instead of `redis_url`: any few; the rest are discovered.
+    pub cluster_urls: Vec<String>,
 }
 
 impl Default for StoreConfig {
@@ -165,6 +175,10 @@ impl Default for StoreConfig {
             key_prefix: "danang-sso:".into(),
             timeout_ms: 2000,
             ca_file: None,
+            sentinel_urls: Vec::new(),
+            sentinel_master: "danang-sso".into(),
+            min_replica_acks: 0,
+            cluster_urls: Vec::new(),
         }
     }
 }
@@ -330,15 +344,7 @@ impl Config {
             out.push(ConfigError::new("session.max_per_account", "must be at least 1"));
         }
         if self.store.kind == StoreKind::Redis {
-            match self.store.redis_url.as_deref().map(url::Url::parse) {
-                None => out.push(ConfigError::new("store.redis_url", "required when store.kind = \"redis\"")),
-                Some(Ok(u)) if matches!(u.scheme(), "redis" | "rediss") && u.host().is_some() => {}
-                // The URL may hold a password: never echo it.
-                Some(_) => out.push(ConfigError::new("store.redis_url", "must be a redis:// or rediss:// URL")),
-            }
-            if self.store.timeout_ms == 0 {
-                out.push(ConfigError::new("store.timeout_ms", "must be more than 0"));
-            }
+            self.store.problems(&mut out);
         }
         self.saml.problems(&mut out);
         self.oidc.problems(&mut out);

@@ -208,3 +208,25 @@ fn the_example_config_documents_every_key() {
     let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(k)).collect();
     assert!(missing.is_empty(), "not in config/danang-sso.example.toml (section, key): {missing:?}");
 }
+
+#[test]
+fn a_redis_store_takes_exactly_one_of_its_three_shapes_also_from_the_environment() {
+    let dir = TempDir::new("check-config");
+    let text = refused(dir.path(), "[store]\nkind = \"redis\"\n", &[]);
+    assert!(text.contains("store.redis_url: required when store.kind = \"redis\""), "{text}");
+    let both = "[store]\nkind = \"redis\"\nredis_url = \"redis://127.0.0.1:6379\"\n";
+    let text = refused(dir.path(), both, &[("DANANG_SSO__STORE__SENTINEL_URLS", r#"["redis://127.0.0.1:26379"]"#)]);
+    assert_eq!(problem_keys(&text), ["store.sentinel_urls"], "{text}");
+    assert!(text.contains("set together with store.redis_url"), "{text}");
+    let sentinel = [
+        ("DANANG_SSO__STORE__KIND", "redis"),
+        ("DANANG_SSO__STORE__SENTINEL_URLS", r#"["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"]"#),
+        ("DANANG_SSO__STORE__SENTINEL_MASTER", "danang-sso"),
+        ("DANANG_SSO__STORE__MIN_REPLICA_ACKS", "1"),
+    ];
+    let (code, text) = check_in(dir.path(), "", &sentinel);
+    assert_eq!(code, 0, "{text}");
+    let cluster = [("DANANG_SSO__STORE__KIND", "redis"), ("DANANG_SSO__STORE__CLUSTER_URLS", r#"["http://x:7000"]"#)];
+    let text = refused(dir.path(), "", &cluster);
+    assert_eq!(problem_keys(&text), ["store.cluster_urls"], "{text}");
+}

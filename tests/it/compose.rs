@@ -124,6 +124,36 @@ fn the_compose_environment_is_a_valid_config() {
     assert!(said.contains("directory Ldap, store Redis"), "{said}");
 }
 
+#[test]
+fn the_ha_profile_runs_sentinel_and_an_instance_that_asks_it() {
+    let keys = TempDir::new("compose-keys");
+    let secret = format!("{ROOT}/config/compose/ldap-sso-password.txt");
+    let text = read("docker-compose.yml");
+    let ha = text.split("\n  danang-sso-ha:\n").nth(1).expect("the danang-sso-ha service");
+    let ha = ha.split("\n  danang-sso:\n").next().unwrap();
+    assert!(ha.contains(r#"profiles: ["ha"]"#), "{ha}");
+    for service in ["redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"] {
+        let body = text.split(&format!("\n  {service}:\n")).nth(1).unwrap_or_else(|| panic!("{service}"));
+        assert!(body.trim_start().starts_with(r#"profiles: ["ha"]"#), "{service} is in the ha profile");
+    }
+    let sentinel = read("config/compose/sentinel.conf");
+    assert!(sentinel.contains("sentinel monitor danang-sso redis 6379 2"), "{sentinel}");
+    let mut env: Vec<(String, String)> = Vec::new();
+    for line in ha.lines().map(str::trim).filter(|l| l.starts_with("DANANG_SSO__")) {
+        let (key, value) = line.split_once(": ").expect("KEY: value");
+        let value = match key {
+            "DANANG_SSO__LDAP__BIND_PASSWORD_FILE" => secret.clone(),
+            "DANANG_SSO__KEYS__DIR" => keys.path().display().to_string(),
+            _ => value.trim_matches(['"', '\'']).to_owned(),
+        };
+        env.push((key.to_owned(), value));
+    }
+    assert!(env.iter().any(|(k, _)| k == "DANANG_SSO__STORE__SENTINEL_URLS"), "{env:?}");
+    let output = Command::new(env!("CARGO_BIN_EXE_danang-sso")).arg("check-config").envs(env).output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+}
+
 /// A process killed on drop.
 struct Running(Child);
 

@@ -83,6 +83,7 @@ pub fn redis_config(redis: &Redis, prefix: &str) -> StoreConfig {
         key_prefix: prefix.into(),
         timeout_ms: 2000,
         ca_file: None,
+        ..StoreConfig::default()
     }
 }
 

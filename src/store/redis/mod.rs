@@ -32,6 +32,7 @@
 
 mod codec;
 mod conn;
+mod links;
 mod scripts;
 
 use async_trait::async_trait;

@@ -6,12 +6,16 @@
 //! outlive the test run.
 
 mod ca;
+mod cluster;
 mod ldif;
 mod redis;
+mod sentinel;
 mod slapd;
 
 pub use ca::TestCa;
+pub use cluster::Cluster;
 pub use redis::{Redis, Reply};
+pub use sentinel::{MASTER_NAME, SentinelSet};
 pub use slapd::{Slapd, ssha_hash};
 
 use std::collections::BTreeSet;

@@ -19,6 +19,8 @@ pub struct Redis {
     password: Option<String>,
     /// The TLS port, when started with [`Redis::start_with_tls`].
     tls_port: Option<u16>,
+    /// More redis-server arguments (`--replicaof …`, `--cluster-enabled yes`), kept for [`Redis::restart`].
+    extra_args: Vec<String>,
     daemon: Daemon,
     /// Declared after `daemon`, so the process is dead before its files go.
     dir: TempDir,
@@ -41,18 +43,23 @@ pub enum Reply {
 impl Redis {
     /// Starts a redis-server on a free port.
     pub fn start() -> Redis {
-        Redis::launch(None, None)
+        Redis::launch(None, None, &[])
+    }
+
+    /// Starts a redis-server with more arguments (a replica, a cluster node).
+    pub fn start_with_args(args: &[&str]) -> Redis {
+        Redis::launch(None, None, args)
     }
 
     /// Starts a redis-server that requires `AUTH pw` (`requirepass`); the url carries the password.
     pub fn start_with_password(pw: &str) -> Redis {
-        Redis::launch(Some(pw), None)
+        Redis::launch(Some(pw), None, &[])
     }
 
     /// Also serves TLS on a second port with `ca`'s leaf certificate (the files are copied, so `ca` may be
     /// dropped); clients need no certificate of their own. [`Redis::url`] stays the plain port.
     pub fn start_with_tls(ca: &TestCa) -> Redis {
-        Redis::launch(None, Some(ca))
+        Redis::launch(None, Some(ca), &[])
     }
 
     /// `rediss://127.0.0.1:PORT` when started with TLS.
@@ -78,13 +85,20 @@ impl Redis {
         }
     }
 
+    /// Starts the server again on the same port, empty, as a replica of the server on `master` (how an operator
+    /// brings back a failed master once Sentinel has promoted its replica).
+    pub fn restart_as_replica_of(&mut self, master: u16) {
+        self.extra_args = vec!["--replicaof".into(), "127.0.0.1".into(), master.to_string()];
+        self.restart();
+    }
+
     /// Sends one command on a new connection (after `AUTH` when the server has a password).
     pub fn command(&self, args: &[&str]) -> Reply {
         let reply = exchange(self.port, self.password.as_deref(), args, COMMAND_TIMEOUT);
         reply.unwrap_or_else(|err| panic!("redis {args:?} on port {}: {err}", self.port))
     }
 
-    fn launch(password: Option<&str>, ca: Option<&TestCa>) -> Redis {
+    fn launch(password: Option<&str>, ca: Option<&TestCa>, args: &[&str]) -> Redis {
         let dir = TempDir::new("redis");
         if let Some(ca) = ca {
             for name in ["ca.pem", "cert.pem", "key.pem"] {
@@ -96,6 +110,7 @@ impl Redis {
             port: 0,
             password: password.map(str::to_owned),
             tls_port: None,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
             daemon: Daemon::new("redis-server", dir.path().join("redis.log")),
             dir,
         };
@@ -120,6 +135,7 @@ impl Redis {
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
         }
+        command.args(&self.extra_args);
         if let Some(tls_port) = self.tls_port {
             command.args(["--tls-port", &tls_port.to_string(), "--tls-auth-clients", "no"]);
             command.arg("--tls-cert-file").arg(self.dir.path().join("cert.pem"));
@@ -134,7 +150,7 @@ impl Redis {
 }
 
 /// One command on a new connection, after `AUTH` when there is a password.
-fn exchange(port: u16, password: Option<&str>, args: &[&str], timeout: Duration) -> io::Result<Reply> {
+pub(super) fn exchange(port: u16, password: Option<&str>, args: &[&str], timeout: Duration) -> io::Result<Reply> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;

@@ -121,6 +121,7 @@ async fn a_redis_that_never_answers_costs_at_most_the_timeout() {
         key_prefix: "silent:".into(),
         timeout_ms: 300,
         ca_file: None,
+        ..StoreConfig::default()
     };
     let store = RedisStore::new(&config, Clock::default()).expect("a redis store");
     let started = Instant::now();

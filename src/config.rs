@@ -15,11 +15,13 @@ mod check;
 mod city;
 mod clients;
 mod ldap;
+mod mfa;
 mod security;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
+pub use mfa::MfaConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig};
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
@@ -48,6 +50,8 @@ pub struct Config {
     pub directory_page: DirectoryPageConfig,
     /// The SAML 2.0 identity provider and its service providers.
     pub saml: saml::SamlConfig,
+    /// Second factors: who must use them.
+    pub mfa: MfaConfig,
     pub clients: Vec<ClientConfig>,
 }
 

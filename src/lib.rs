@@ -14,6 +14,7 @@ pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod mfa;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
@@ -128,6 +129,12 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         throttle: policy::throttle::Throttle::new(config.throttle.clone()),
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
+        mfa: mfa::Mfa {
+            policy: mfa::MfaPolicy { required_for_groups: config.mfa.required_for_groups.clone() },
+            sealer: mfa::Sealer::load_or_create(&config.keys.dir)
+                .map_err(|e| BuildError::Config(vec![config::ConfigError::new("keys.dir", e.to_string())]))?,
+            issuer_label: config.mfa.totp_issuer.clone(),
+        },
     };
     let saml = if config.saml.enabled {
         let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())

@@ -36,6 +36,8 @@ pub struct ClientConfig {
     pub jwks: Option<String>,
     /// The same, read from a file.
     pub jwks_file: Option<PathBuf>,
+    /// Everyone signing in to this app must use a second factor (TOTP or a passkey) as well as the password.
+    pub require_mfa: bool,
 }
 
 /// The shape of a separate clients file (`clients_file`).

@@ -66,6 +66,9 @@ async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx:
     let cookie = cookies::get(headers, &app.provider.session.cookie_name);
     match app.provider.authorize(&req, cookie, ctx).await {
         Ok(Outcome::Respond(r)) => pages::auth_response(lang, &r),
+        Ok(Outcome::SecondFactor(step)) => {
+            super::account::second_factor_redirect(step, &super::account::authorize_continue(&params))
+        }
         Ok(Outcome::Login) => {
             let hint = params.login_hint.as_deref().unwrap_or_default();
             login_form(app, headers, lang, &req, &params, hint, None)
@@ -130,7 +133,7 @@ pub async fn login(
     cookies::count_sign_in(
         &app,
         match &result {
-            Ok(LoginResult::Success { .. }) => Ok(None),
+            Ok(LoginResult::Success { .. } | LoginResult::SecondFactor { .. }) => Ok(None),
             Ok(LoginResult::Refused { reason, .. }) => Ok(Some(*reason)),
             Err(e) => Err(e),
         },
@@ -138,6 +141,12 @@ pub async fn login(
     match result {
         Ok(LoginResult::Success { response, cookie, .. }) => {
             let mut response = pages::auth_response(lang, &response);
+            cookies::attach_session(&app, &mut response, cookie);
+            response
+        }
+        Ok(LoginResult::SecondFactor { step, cookie, .. }) => {
+            let next = super::account::authorize_continue(&form.params);
+            let mut response = super::account::second_factor_redirect(step, &next);
             cookies::attach_session(&app, &mut response, cookie);
             response
         }

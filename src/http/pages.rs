@@ -69,6 +69,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
         ("prompt", &p.prompt),
         ("max_age", &p.max_age),
         ("ui_locales", &p.ui_locales),
+        ("acr_values", &p.acr_values),
     ];
     fields.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v))).collect()
 }

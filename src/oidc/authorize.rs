@@ -6,6 +6,7 @@ use super::{Provider, random_id, random_token, secret_hash};
 use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
+use crate::mfa::policy::Step;
 use crate::policy::LoginRefusal;
 use crate::policy::throttle::AfterFailure;
 use crate::store::{AuthCode, Session};
@@ -17,6 +18,9 @@ pub enum Outcome {
     Respond(AuthResponse),
     /// Show the sign-in form.
     Login,
+    /// The session is good but the app needs a second factor it lacks: ask for it (or enrol one) — the step-up
+    /// asks no password.
+    SecondFactor(Step),
 }
 
 /// An authorization response for the client's registered redirect URI: a code or an error, with `state` and `iss`.
@@ -53,6 +57,8 @@ pub enum LoginMessage {
 }
 
 /// The result of checking a posted mailbox and password, whatever the protocol that asked.
+// One value per sign-in, moved once: boxing the session would cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SignIn {
     /// Signed in: the session (new or renewed) and the account as the directory gave it; set the session cookie
@@ -76,6 +82,12 @@ pub enum LoginResult {
     /// Signed in: answer with `response`, and set the session cookie to `cookie` when it changed.
     Success {
         response: AuthResponse,
+        cookie: Option<String>,
+        session: Session,
+    },
+    /// The password was right but the app needs a second factor: set the cookie, then ask for it (or enrol).
+    SecondFactor {
+        step: Step,
         cookie: Option<String>,
         session: Session,
     },
@@ -130,7 +142,11 @@ impl Provider {
                 let session = session.expect("Reuse is only decided with a session");
                 self.touch_session(&session).await?;
                 match self.recheck(&session, ctx).await? {
-                    Some(user) => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
+                    Some(user) => match self.mfa_step_for(req, &session, &user).await? {
+                        Step::Continue => Ok(Outcome::Respond(self.issue_code(req, &session, user).await?)),
+                        _ if req.prompt == Prompt::None => Ok(Outcome::Respond(self.interaction_required(req))),
+                        step => Ok(Outcome::SecondFactor(step)),
+                    },
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
                 }
@@ -138,6 +154,12 @@ impl Provider {
             Decision::LoginRequired => Ok(Outcome::Respond(self.login_required(req))),
             Decision::AskPassword => Ok(Outcome::Login),
         }
+    }
+
+    /// What an OIDC request still needs of a session: its client's `require_mfa` and its `acr_values`.
+    async fn mfa_step_for(&self, req: &AuthRequest, session: &Session, user: &User) -> Result<Step, Error> {
+        let requested: Vec<&str> = req.acr_values.iter().map(String::as_str).collect();
+        self.mfa_step(session, user, req.client.require_mfa, &requested).await
     }
 
     /// Notes that the browser used its session now, at most once a minute (see [`Session::touched`]).
@@ -174,7 +196,10 @@ impl Provider {
             SignIn::Success { session, cookie, response: Some(response), .. } => {
                 Ok(LoginResult::Success { response, cookie, session })
             }
-            SignIn::Success { response: None, .. } => Err(Error::Internal("no code issued for an OIDC sign-in".into())),
+            SignIn::Success { response: None, session, cookie, user, .. } => {
+                let step = self.mfa_step_for(req, &session, &user).await?;
+                Ok(LoginResult::SecondFactor { step, cookie, session })
+            }
             SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
         }
     }
@@ -249,6 +274,11 @@ impl Provider {
         };
         // Independent writes sent together: one round trip to a shared store instead of several. An OIDC code is
         // among them, so it reaches the browser only once the session it names is stored.
+        // No code yet when the app needs a second factor: it is issued once the factor is proved.
+        let oidc = match oidc {
+            Some(req) if self.mfa_step_for(req, &session, &user).await? != Step::Continue => None,
+            other => other,
+        };
         let code = oidc.map(|req| self.new_code(req, &session, user.clone()));
         tokio::try_join!(
             self.throttle.succeeded(self.store.as_ref(), &mail),
@@ -321,12 +351,24 @@ impl Provider {
             user,
             grant_id: random_id(),
             expires_at: now + self.tokens.code_ttl_secs,
+            amr: session.amr.clone(),
         };
         let code_hash = secret_hash(&code);
         let mut params = vec![("code", code)];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", self.issuer.clone()));
         (code_hash, record, AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
+    }
+
+    /// `prompt=none` but a second factor is needed: the app must send the person through interactively.
+    fn interaction_required(&self, req: &AuthRequest) -> AuthResponse {
+        self.error_response(&RedirectError {
+            redirect_uri: req.redirect_uri.clone(),
+            error: "interaction_required",
+            description: "a second factor is required".into(),
+            state: req.state.clone(),
+            form_post: req.form_post,
+        })
     }
 
     fn login_required(&self, req: &AuthRequest) -> AuthResponse {

@@ -37,6 +37,8 @@ pub struct Client {
     pub introspect_for: Vec<String>,
     /// Public keys for `private_key_jwt` (RFC 7523).
     pub jwks: Option<JwkSet>,
+    /// Two factors for everyone signing in to this app.
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -73,6 +75,7 @@ impl Client {
             offline_access_implied: c.offline_access_implied,
             id_token_alg: c.id_token_signed_response_alg.as_deref().and_then(Alg::parse),
             frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
+            require_mfa: c.require_mfa,
             introspect_for: c.introspect_for.clone(),
             jwks,
         })

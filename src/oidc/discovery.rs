@@ -56,6 +56,8 @@ struct Metadata<'a> {
     frontchannel_logout_session_supported: bool,
     ui_locales_supported: [&'a str; 2],
     prompt_values_supported: [&'a str; 4],
+    /// The REFEDS profiles: two factors (`acr_values` asking for it requires them) or one.
+    acr_values_supported: [&'a str; 2],
 }
 
 /// Claims any token or userinfo response may carry.
@@ -70,6 +72,7 @@ pub const CLAIMS: &[&str] = &[
     "at_hash",
     "sid",
     "amr",
+    "acr",
     "azp",
     "name",
     "given_name",
@@ -119,6 +122,7 @@ pub fn document(issuer: &str) -> Vec<u8> {
         frontchannel_logout_session_supported: true,
         ui_locales_supported: ["vi", "en"],
         prompt_values_supported: ["none", "login", "consent", "select_account"],
+        acr_values_supported: [crate::mfa::ACR_MFA, crate::mfa::ACR_SFA],
     };
     serde_json::to_vec(&meta).expect("metadata serialises")
 }

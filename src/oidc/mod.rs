@@ -46,6 +46,8 @@ pub struct Provider {
     pub notifier: Arc<dyn logout::Notifier>,
     pub throttle: Throttle,
     pub audit: Audit,
+    /// Second factors: policy and the key their records are sealed with.
+    pub mfa: crate::mfa::Mfa,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

@@ -28,6 +28,8 @@ struct Inner {
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
     last_sign_in: HashMap<String, u64>,
+    /// account → sealed second-factor record.
+    mfa: HashMap<String, String>,
     last_sweep: u64,
 }
 
@@ -241,6 +243,19 @@ impl Store for MemoryStore {
 
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.lock().last_sign_in.get(account).copied())
+    }
+
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().mfa.get(account).cloned())
+    }
+
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError> {
+        self.lock().mfa.insert(account.to_owned(), sealed.to_owned());
+        Ok(())
+    }
+
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().mfa.remove(account).is_some())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ mod ldap_app;
 mod lifecycle;
 mod listener;
 mod logout;
+mod mfa;
 mod ops;
 mod readiness;
 mod readiness_backends;

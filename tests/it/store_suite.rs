@@ -102,8 +102,20 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     a_spent_code_is_remembered_for_the_grace(store, time).await;
     an_accounts_grants_are_revoked_together(store, time).await;
     a_sessions_metadata_is_kept(store, time).await;
+    second_factor_records(store).await;
 }
 
+/// One sealed record per account, replaced whole and removed by a reset.
+async fn second_factor_records(store: &dyn Store) {
+    let a = "mfa-record@danang.gov.vn";
+    assert_eq!(store.mfa_factors(a).await.unwrap(), None);
+    store.put_mfa_factors(a, "sealed-1").await.unwrap();
+    store.put_mfa_factors(a, "sealed-2").await.unwrap();
+    assert_eq!(store.mfa_factors(a).await.unwrap().as_deref(), Some("sealed-2"));
+    assert!(store.delete_mfa_factors(a).await.unwrap());
+    assert!(!store.delete_mfa_factors(a).await.unwrap());
+    assert_eq!(store.mfa_factors(a).await.unwrap(), None);
+}
 
 /// What `/tai-khoan` and `/quan-tri` show of a session (browser, address, started, last used, factors) survives
 /// the store, and a touch rewrites it in place.
@@ -192,6 +204,7 @@ pub fn code(grant_id: &str, sid: &str, expires_at: u64) -> AuthCode {
         user: user("dungnv@danang.gov.vn"),
         grant_id: grant_id.into(),
         expires_at,
+        amr: Vec::new(),
     }
 }
 
@@ -205,6 +218,7 @@ pub fn grant(id: &str, sid: Option<&str>, refresh: Option<&str>, expires_at: u64
         user: sid.map(|_| user("dungnv@danang.gov.vn")),
         refresh_hash: refresh.map(Into::into),
         expires_at,
+        amr: Vec::new(),
     }
 }
 

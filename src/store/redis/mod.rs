@@ -13,6 +13,7 @@
 //! | `ag:{account}` | hash | grant id → expires_at: an account's grants (incident response) | its last grant ends |
 //! | `n:{key}` | integer | a throttling counter | the end of its window |
 //! | `last-sign-in` | hash | account → time | never |
+//! | `mfa:{account}` | string | the account's second factors, sealed (`crate::mfa`) | never (removed by a reset) |
 //!
 //! Compound operations are Lua scripts (`scripts`), so they stay atomic across instances. TTLs are computed
 //! from the service's clock, and reads check `expires_at` against it too, exactly as the memory store does.
@@ -73,6 +74,9 @@ impl Keys {
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
+    }
+    fn mfa(&self, account: &str) -> String {
+        format!("{}mfa:{account}", self.prefix)
     }
 }
 
@@ -310,6 +314,22 @@ impl Store for RedisStore {
     async fn last_sign_in(&self, account: &str) -> Result<Option<u64>, StoreError> {
         let get = cmd("HGET", (self.keys.last_sign_in(), account));
         self.conn.send("last_sign_in", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError> {
+        let get = cmd("GET", self.keys.mfa(account));
+        self.conn.send("mfa_factors", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError> {
+        let set = cmd("SET", (self.keys.mfa(account), sealed));
+        self.conn.send("put_mfa_factors", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError> {
+        let del = cmd("DEL", self.keys.mfa(account));
+        let n: u64 = self.conn.send("delete_mfa_factors", Retry::Idempotent, Request::Cmd(&del)).await?;
+        Ok(n > 0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

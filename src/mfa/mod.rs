@@ -5,6 +5,7 @@
 //! with AES-256-GCM under a key kept in `keys/` ([`seal`]) before it reaches the store. [`flow`] ties them to the
 //! store, the throttle and the audit trail.
 
+pub mod cli;
 pub mod factors;
 pub mod flow;
 pub mod policy;

@@ -58,10 +58,9 @@ async fn totp_enrolled_on_the_account_page_signs_in_and_the_step_up_asks_no_pass
     // The same code is accepted once: a third browser presenting it again is refused.
     let (mut third, _, form) = step_up(&app, "anhvn").await;
     assert_eq!(post_otp(&app, &mut third, &form, &code).await.status, 200);
-    let lines = app.audit_lines();
-    assert!(lines.iter().any(|l| l["event"] == "mfa_enrolled" && l["account"] == "anhvn@danang.gov.vn"));
-    assert!(lines.iter().any(|l| l["event"] == "mfa_success" && l["reason"] == "totp"));
-    assert!(lines.iter().any(|l| l["event"] == "mfa_failure" && l["reason"] == "wrong_code"));
+    app.wait_for_audit(1, |l| l["event"] == "mfa_enrolled" && l["account"] == "anhvn@danang.gov.vn").await;
+    app.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "totp").await;
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "wrong_code").await;
     let discovery: Value =
         http().get(format!("{}/.well-known/openid-configuration", app.url)).send().await.unwrap().json().await.unwrap();
     assert!(discovery["acr_values_supported"].as_array().unwrap().iter().any(|v| v == REFEDS_MFA));
@@ -117,7 +116,7 @@ async fn five_wrong_codes_are_throttled_even_for_the_right_code() {
     assert_eq!(statuses, [200, 200, 200, 429, 429], "free failures, then a wait");
     let refused = post_otp(&app, &mut other, &form, &right).await;
     assert_eq!(refused.status, 429, "no code is checked while the wait runs");
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "mfa_failure" && l["reason"] == "throttled"));
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "throttled").await;
 }
 
 #[tokio::test]
@@ -133,7 +132,7 @@ async fn a_recovery_code_works_once() {
     assert_eq!(again.status, 200, "spent");
     assert!(again.body.contains("id=\"mfa-error\""));
     assert_eq!(post_otp(&app, &mut second, &again, &codes[1]).await.status, 303);
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "mfa_success" && l["reason"] == "recovery_code"));
+    app.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "recovery_code").await;
 }
 
 #[tokio::test]
@@ -176,7 +175,8 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     let form = fresh.get(&pending.url).await;
     let after = fresh.sign_in(&app.url, &form, "anhvn", PASSWORD).await;
     assert!(after.location.as_deref().unwrap().starts_with("/tai-khoan/totp?"), "enrols again: {:?}", after.location);
-    let line = app.audit_lines().into_iter().find(|l| l["event"] == "mfa_reset").expect("audited");
+    let lines = app.wait_for_audit(1, |l| l["event"] == "mfa_reset").await;
+    let line = lines.into_iter().find(|l| l["event"] == "mfa_reset").expect("audited");
     assert_eq!(
         (line["operator"].as_str(), line["account"].as_str()),
         (Some("admin-api:it-centre"), Some("anhvn@danang.gov.vn"))
@@ -212,7 +212,7 @@ async fn removing_a_factor_needs_a_fresh_sign_in() {
     assert_eq!(done.location.as_deref(), Some("/tai-khoan?done=removed"));
     let page = browser.get(&format!("{}/tai-khoan?done=removed", app.url)).await;
     assert!(!page.body.contains("action=\"/tai-khoan/yeu-to/go-bo\""), "no factor left");
-    assert!(app.audit_lines().iter().any(|l| l["event"] == "mfa_removed" && l["reason"] == "totp"));
+    app.wait_for_audit(1, |l| l["event"] == "mfa_removed" && l["reason"] == "totp").await;
 }
 
 #[tokio::test]

@@ -136,6 +136,12 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
             issuer_label: config.mfa.totp_issuer.clone(),
         },
     };
+    if config.directory.kind == DirectoryKind::Ldif && config.directory.ldif_path.is_none() {
+        // Best effort: a store that is down at start must not stop the service (readiness reports it).
+        if let Err(e) = provider.enrol_demo_factor().await {
+            tracing::warn!(error = %e, "the demo account's authenticator app could not be stored yet");
+        }
+    }
     let saml = if config.saml.enabled {
         let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
             .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?;

@@ -235,6 +235,17 @@ impl Provider {
         Ok(had)
     }
 
+    /// The demo directory's `anhvn@danang.gov.vn` has an authenticator app from the start (secret
+    /// [`super::DEMO_TOTP_SECRET`], printed in the README), so a newcomer can try the second factor at once.
+    pub async fn enrol_demo_factor(&self) -> Result<(), Error> {
+        let account = super::DEMO_TOTP_ACCOUNT;
+        if self.factors(account).await?.totp.is_none() {
+            let totp = TotpFactor { secret: super::DEMO_TOTP_SECRET.into(), created: self.clock.now() };
+            self.save_factors(account, &Factors { totp: Some(totp), recovery: Vec::new() }).await?;
+        }
+        Ok(())
+    }
+
     /// The IT centre's view of an account's factors (names only, never secrets).
     pub async fn list_mfa(&self, account: &str) -> Result<(String, Vec<&'static str>), Error> {
         let mail = self.policy.normalize_login(account).unwrap_or_else(|_| account.trim().to_lowercase());

@@ -21,6 +21,11 @@ pub const ACR_MFA: &str = "https://refeds.org/profile/mfa";
 /// …and when the password alone was.
 pub const ACR_SFA: &str = "https://refeds.org/profile/sfa";
 
+/// The demo account enrolled with an authenticator app by the embedded defaults…
+pub const DEMO_TOTP_ACCOUNT: &str = "anhvn@danang.gov.vn";
+/// …and its TOTP secret (base32; also in the README). Only with the embedded demo directory.
+pub const DEMO_TOTP_SECRET: &str = "DANANGSSODEMOTOTPANHVN2345674ABC";
+
 /// Everything the second-factor code needs at run time.
 pub struct Mfa {
     pub policy: MfaPolicy,

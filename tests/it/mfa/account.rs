@@ -33,14 +33,14 @@ fn csrf_of(page: &Page) -> String {
 async fn totp_enrolled_on_the_account_page_signs_in_and_the_step_up_asks_no_password() {
     let app = TestApp::start_with(config_requiring_mfa_for_vanban()).await;
     let mut browser = Browser::new();
-    sign_in_to_account(&app, &mut browser, "anhvn").await;
+    sign_in_to_account(&app, &mut browser, "haltt").await;
     let page = browser.get(&format!("{}/tai-khoan", app.url)).await;
     assert_eq!(page.status, 200);
-    assert_eq!(element_text(&page, "mailbox"), "anhvn@danang.gov.vn");
+    assert_eq!(element_text(&page, "mailbox"), "haltt@danang.gov.vn");
     assert!(page.body.contains("lang=\"vi\"") && page.body.contains("Tài khoản của tôi"));
     let (secret, _) = enrol_totp(&app, &mut browser).await;
 
-    let (mut other, pending, form) = step_up(&app, "anhvn").await;
+    let (mut other, pending, form) = step_up(&app, "haltt").await;
     let wrong = if next_code(&app, &secret, 1) == "000000" { "111111" } else { "000000" };
     let refused = post_otp(&app, &mut other, &form, wrong).await;
     assert_eq!(refused.status, 200);
@@ -56,9 +56,9 @@ async fn totp_enrolled_on_the_account_page_signs_in_and_the_step_up_asks_no_pass
     assert_eq!(claims["acr"], REFEDS_MFA);
 
     // The same code is accepted once: a third browser presenting it again is refused.
-    let (mut third, _, form) = step_up(&app, "anhvn").await;
+    let (mut third, _, form) = step_up(&app, "haltt").await;
     assert_eq!(post_otp(&app, &mut third, &form, &code).await.status, 200);
-    app.wait_for_audit(1, |l| l["event"] == "mfa_enrolled" && l["account"] == "anhvn@danang.gov.vn").await;
+    app.wait_for_audit(1, |l| l["event"] == "mfa_enrolled" && l["account"] == "haltt@danang.gov.vn").await;
     app.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "totp").await;
     app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "wrong_code").await;
     let discovery: Value =
@@ -102,9 +102,9 @@ async fn five_wrong_codes_are_throttled_even_for_the_right_code() {
     config.throttle.base_delay_secs = 600;
     let app = TestApp::start_with(config).await;
     let mut browser = Browser::new();
-    sign_in_to_account(&app, &mut browser, "anhvn").await;
+    sign_in_to_account(&app, &mut browser, "haltt").await;
     let (secret, _) = enrol_totp(&app, &mut browser).await;
-    let (mut other, _, mut form) = step_up(&app, "anhvn").await;
+    let (mut other, _, mut form) = step_up(&app, "haltt").await;
     let right = next_code(&app, &secret, 1);
     let wrong = if right == "123456" { "654321" } else { "123456" };
     let mut statuses = Vec::new();
@@ -123,11 +123,11 @@ async fn five_wrong_codes_are_throttled_even_for_the_right_code() {
 async fn a_recovery_code_works_once() {
     let app = TestApp::start_with(config_requiring_mfa_for_vanban()).await;
     let mut browser = Browser::new();
-    sign_in_to_account(&app, &mut browser, "anhvn").await;
+    sign_in_to_account(&app, &mut browser, "haltt").await;
     let (_, codes) = enrol_totp(&app, &mut browser).await;
-    let (mut first, _, form) = step_up(&app, "anhvn").await;
+    let (mut first, _, form) = step_up(&app, "haltt").await;
     assert_eq!(post_otp(&app, &mut first, &form, &codes[0]).await.status, 303);
-    let (mut second, _, form) = step_up(&app, "anhvn").await;
+    let (mut second, _, form) = step_up(&app, "haltt").await;
     let again = post_otp(&app, &mut second, &form, &codes[0]).await;
     assert_eq!(again.status, 200, "spent");
     assert!(again.body.contains("id=\"mfa-error\""));
@@ -144,10 +144,10 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     let app = TestApp::start_with(config).await;
     let admin = format!("http://127.0.0.1:{port}/admin");
     let mut browser = Browser::new();
-    sign_in_to_account(&app, &mut browser, "anhvn").await;
+    sign_in_to_account(&app, &mut browser, "haltt").await;
     enrol_totp(&app, &mut browser).await;
     let listed: Value = http()
-        .get(format!("{admin}/mfa?account=anhvn"))
+        .get(format!("{admin}/mfa?account=haltt"))
         .bearer_auth("operator-token")
         .send()
         .await
@@ -155,13 +155,13 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed, json!({"account": "anhvn@danang.gov.vn", "factors": ["totp", "recovery_codes"]}));
-    let denied = http().post(format!("{admin}/mfa/reset")).json(&json!({"account": "anhvn"})).send().await.unwrap();
+    assert_eq!(listed, json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"]}));
+    let denied = http().post(format!("{admin}/mfa/reset")).json(&json!({"account": "haltt"})).send().await.unwrap();
     assert_eq!(denied.status(), 401);
     let reset: Value = http()
         .post(format!("{admin}/mfa/reset"))
         .bearer_auth("operator-token")
-        .json(&json!({"account": "anhvn@danang.gov.vn", "operator": "it-centre"}))
+        .json(&json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}))
         .send()
         .await
         .unwrap()
@@ -173,13 +173,13 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     let mut fresh = Browser::new();
     let pending = vanban(&app).await.start(&[], &[]);
     let form = fresh.get(&pending.url).await;
-    let after = fresh.sign_in(&app.url, &form, "anhvn", PASSWORD).await;
+    let after = fresh.sign_in(&app.url, &form, "haltt", PASSWORD).await;
     assert!(after.location.as_deref().unwrap().starts_with("/tai-khoan/totp?"), "enrols again: {:?}", after.location);
     let lines = app.wait_for_audit(1, |l| l["event"] == "mfa_reset").await;
     let line = lines.into_iter().find(|l| l["event"] == "mfa_reset").expect("audited");
     assert_eq!(
         (line["operator"].as_str(), line["account"].as_str()),
-        (Some("admin-api:it-centre"), Some("anhvn@danang.gov.vn"))
+        (Some("admin-api:it-centre"), Some("haltt@danang.gov.vn"))
     );
 }
 
@@ -187,7 +187,7 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
 async fn removing_a_factor_needs_a_fresh_sign_in() {
     let app = TestApp::start_with(config_requiring_mfa_for_vanban()).await;
     let mut browser = Browser::new();
-    sign_in_to_account(&app, &mut browser, "anhvn").await;
+    sign_in_to_account(&app, &mut browser, "haltt").await;
     let (secret, _) = enrol_totp(&app, &mut browser).await;
     app.clock.advance(400);
     let page = browser.get(&format!("{}/tai-khoan", app.url)).await;
@@ -200,7 +200,7 @@ async fn removing_a_factor_needs_a_fresh_sign_in() {
 
     // Password, then the second factor, then back to the page: now the removal goes through.
     let form = follow(&app, &mut browser, &stale).await;
-    let after = browser.sign_in(&app.url, &form, "anhvn", PASSWORD).await;
+    let after = browser.sign_in(&app.url, &form, "haltt", PASSWORD).await;
     assert!(after.location.as_deref().unwrap().starts_with("/mfa?"), "{:?}", after.location);
     let otp_form = follow(&app, &mut browser, &after).await;
     let passed = post_otp(&app, &mut browser, &otp_form, &next_code(&app, &secret, 0)).await;
@@ -253,4 +253,19 @@ async fn sign_out_everywhere_ends_every_session_and_tells_the_apps() {
     let forged = office.post_form(&format!("{}/tai-khoan/phien/ket-thuc-tat-ca", app.url), &[]).await;
     assert_eq!(forged.status, 400);
     assert_eq!(office.get(&format!("{}/tai-khoan", app.url)).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_demo_account_signs_in_with_the_totp_secret_from_the_readme() {
+    let app = TestApp::start_with(config_requiring_mfa_for_vanban()).await;
+    let (mut browser, pending, form) = step_up(&app, "anhvn").await;
+    let code = code_at(danang_sso::mfa::DEMO_TOTP_SECRET, app.clock.now()).unwrap();
+    let passed = post_otp(&app, &mut browser, &form, &code).await;
+    assert_eq!(passed.status, 303);
+    let back = follow(&app, &mut browser, &passed).await;
+    let tokens = vanban(&app).await.exchange(pending, &back).await;
+    let claims = payload(&openidconnect::TokenResponse::id_token(&tokens).unwrap().to_string());
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(danang_sso::mfa::DEMO_TOTP_SECRET), "the README prints the demo secret");
 }

@@ -15,11 +15,11 @@ async fn an_sp_with_require_mfa_gets_the_refeds_mfa_class() {
     })
     .await;
     let mut enrolling = Browser::new();
-    sign_in_to_account(&app, &mut enrolling, "anhvn").await;
+    sign_in_to_account(&app, &mut enrolling, "haltt").await;
     let (secret, _) = enrol_totp(&app, &mut enrolling).await;
 
     let mut browser = Browser::new();
-    Rp::demo(&app.url, "portal").await.sign_in(&app.url, &mut browser, "anhvn", &[]).await;
+    Rp::demo(&app.url, "portal").await.sign_in(&app.url, &mut browser, "haltt", &[]).await;
     let request = sp.authn(&[]);
     let page = send(&app, &mut browser, &request).await;
     assert_eq!(page.status, 303, "{}", page.body);

@@ -16,6 +16,7 @@ mod city;
 mod clients;
 mod console;
 mod ldap;
+mod mfa;
 mod oidc;
 mod security;
 mod store;
@@ -24,6 +25,7 @@ pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
 pub use console::ConsoleConfig;
 pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
+pub use mfa::MfaConfig;
 pub use oidc::OidcConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig, trusted_proxy};
 
@@ -57,6 +59,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// The IT centre's console (`/quan-tri`).
     pub console: ConsoleConfig,
+    /// Second factors: who must use them.
+    pub mfa: MfaConfig,
     pub clients: Vec<ClientConfig>,
 }
 

@@ -14,6 +14,7 @@ pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod mfa;
 pub mod oidc;
 pub mod outbound;
 pub mod policy;
@@ -146,7 +147,19 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
         oidc: config.oidc.clone(),
         outage: oidc::outage::OutageGrace { secs: config.directory.outage_grace_secs, metrics: metrics.clone() },
+        mfa: mfa::Mfa {
+            policy: mfa::MfaPolicy { required_for_groups: config.mfa.required_for_groups.clone() },
+            sealer: mfa::Sealer::load_or_create(&config.keys.dir)
+                .map_err(|e| BuildError::Config(vec![config::ConfigError::new("keys.dir", e.to_string())]))?,
+            issuer_label: config.mfa.totp_issuer.clone(),
+        },
     };
+    if config.directory.kind == DirectoryKind::Ldif && config.directory.ldif_path.is_none() {
+        // Best effort: a store that is down at start must not stop the service (readiness reports it).
+        if let Err(e) = provider.enrol_demo_factor().await {
+            tracing::warn!(error = %e, "the demo account's authenticator app could not be stored yet");
+        }
+    }
     let saml = if config.saml.enabled {
         let saml = saml::Saml::new(&config.saml, &provider.issuer, &provider.keys.current())
             .map_err(|m| BuildError::Config(vec![config::ConfigError::new("saml", m)]))?;

@@ -46,6 +46,9 @@ enum Command {
     /// SAML 2.0: register service providers.
     #[command(subcommand)]
     Saml(SamlCommand),
+    /// Second factors: list or reset an account's (a lost phone).
+    #[command(subcommand)]
+    Mfa(danang_sso::mfa::cli::MfaCommand),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +108,13 @@ fn main() -> ExitCode {
         Command::MailboxName(args) => commands::mailbox_name(cli.config.as_deref(), args),
         Command::Report(command) => commands::report(cli.config.as_deref(), command),
         Command::Accounts(command) => commands::accounts(cli.config.as_deref(), command),
+        Command::Mfa(command) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            match load(cli.config) {
+                Ok(config) => danang_sso::mfa::cli::run(config, command),
+                Err(code) => code,
+            }
+        }
         Command::Saml(SamlCommand::SpAdd { metadata, name, output }) => saml_sp_add(&metadata, name, output),
     }
 }

@@ -41,6 +41,8 @@ pub struct ClientConfig {
     pub consent: bool,
     /// The app must push its authorization requests to `/par` (RFC 9126); `/authorize` alone is refused.
     pub require_pushed_authorization_requests: bool,
+    /// Everyone signing in to this app must use a second factor (TOTP or a passkey) as well as the password.
+    pub require_mfa: bool,
 }
 
 /// The shape of a separate clients file (`clients_file`).

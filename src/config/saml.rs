@@ -68,6 +68,9 @@ pub struct ServiceProviderConfig {
     /// `emailAddress` (the mailbox; default) or `persistent` (the directory's stable id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_id_format: Option<String>,
+    /// Everyone signing in to this SP must use a second factor; its assertions then carry the REFEDS MFA class.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_mfa: bool,
     /// The attributes released (see [`ATTRIBUTE_NAMES`]); unset means all of them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Vec<String>>,

@@ -16,6 +16,7 @@ use super::context::Ctx;
 use crate::App;
 use crate::error::Error;
 
+mod mfa;
 mod reports;
 
 pub fn router(app: Arc<App>) -> Router {
@@ -23,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/sessions", get(list))
         .route("/admin/sessions/revoke", post(revoke))
         .merge(reports::routes())
+        .merge(mfa::routes())
         .with_state(app)
 }
 

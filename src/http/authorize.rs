@@ -129,6 +129,9 @@ pub(super) fn respond(
         Ok(Outcome::Login) => login_form(app, headers, lang, req, params, username, None),
         Ok(Outcome::SelectAccount(user)) => prompt::select_account_page(app, headers, lang, req, params, &user),
         Ok(Outcome::Consent(user)) => prompt::consent_page(app, headers, lang, req, params, &user),
+        Ok(Outcome::SecondFactor(step)) => {
+            super::account::second_factor_redirect(step, &super::account::authorize_continue(params))
+        }
         Err(e) => pages::error(lang, e),
     }
 }
@@ -193,7 +196,9 @@ pub async fn login(
     cookies::count_sign_in(
         &app,
         match &result {
-            Ok(LoginResult::Success { .. } | LoginResult::Consent { .. }) => Ok(None),
+            Ok(LoginResult::Success { .. } | LoginResult::Consent { .. } | LoginResult::SecondFactor { .. }) => {
+                Ok(None)
+            }
             Ok(LoginResult::Refused { reason, .. }) => Ok(Some(*reason)),
             Err(e) => Err(e),
         },
@@ -206,6 +211,12 @@ pub async fn login(
         }
         Ok(LoginResult::Consent { cookie, user, .. }) => {
             let mut response = prompt::consent_page(&app, &headers, lang, &req, &params, &user);
+            cookies::attach_session(&app, &mut response, cookie);
+            response
+        }
+        Ok(LoginResult::SecondFactor { step, cookie, .. }) => {
+            let next = super::account::authorize_continue(&params);
+            let mut response = super::account::second_factor_redirect(step, &next);
             cookies::attach_session(&app, &mut response, cookie);
             response
         }

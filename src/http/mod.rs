@@ -1,12 +1,13 @@
 //! The HTTP face of the service: routes, and the layers every route shares (security headers, body limit,
 //! timeout, tracing). Handlers are thin: they parse, call [`crate::oidc`], and render.
 
+pub mod account;
 pub mod admin;
 mod authorize;
 mod console;
 pub mod context;
-mod cookies;
-mod csrf;
+pub(crate) mod cookies;
+pub(crate) mod csrf;
 mod directory_page;
 mod discovery;
 mod limits;
@@ -70,6 +71,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/report.css", get(discovery::report_stylesheet));
+    routes = routes.merge(account::routes());
     if app.directory_page.is_some() {
         routes = routes.route(directory_page::PATH, get(directory_page::page));
     }

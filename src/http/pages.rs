@@ -70,6 +70,7 @@ pub(super) fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, &str)> {
         ("max_age", &p.max_age),
         ("ui_locales", &p.ui_locales),
         ("pushed_request", &p.pushed_request),
+        ("acr_values", &p.acr_values),
     ];
     fields.into_iter().filter_map(|(k, v)| v.as_deref().map(|v| (k, v))).collect()
 }

@@ -22,6 +22,7 @@ use crate::App;
 use crate::audit::{Event, RequestContext};
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::mfa::policy::Step;
 use crate::oidc::authorize::SignIn;
 use crate::saml::authn::{AuthnRequest, SsoOutcome};
 use crate::saml::binding::RedirectQuery;
@@ -161,6 +162,20 @@ pub async fn resume(
 async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ctx: &RequestContext) -> Response {
     let lang = lang(headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
+    // An SP with `require_mfa` and a session made with the password alone: the step-up, before any assertion.
+    if saml.sps.get(&req.sp).is_some_and(|sp| sp.require_mfa && !req.force_authn && !req.is_passive)
+        && let Ok(Some(session)) = app.provider.session_for_cookie(cookie).await
+        && !session.has_second_factor()
+    {
+        return match (seal(app, AUTHN_TYP, req), app.provider.factors(&session.account).await) {
+            (Ok(token), Ok(factors)) => {
+                let step = if factors.is_enrolled() { Step::SecondFactor } else { Step::Enrol };
+                let next = format!("{CONTINUE_PATH}?authn={token}");
+                super::account::second_factor_redirect(step, &next)
+            }
+            (Err(e), _) | (_, Err(e)) => pages::error(lang, e),
+        };
+    }
     match saml.single_sign_on(&app.provider, req, cookie, ctx).await {
         Ok(SsoOutcome::Respond(r)) => pages::auth_response(lang, &r),
         Ok(SsoOutcome::Login(sp)) => match seal(app, AUTHN_TYP, req) {
@@ -222,9 +237,17 @@ pub async fn login(
     );
     match result {
         Ok(SignIn::Success { session, cookie, user, .. }) => {
-            let mut response = match saml.assert(&app.provider, &req, &session, &user, &ctx).await {
-                Ok(r) => pages::auth_response(lang, &r),
-                Err(e) => pages::error(lang, e),
+            let step = match app.provider.mfa_step(&session, &user, sp.require_mfa, &[]).await {
+                Ok(step) => step,
+                Err(e) => return pages::error(lang, e),
+            };
+            let mut response = if step != Step::Continue {
+                super::account::second_factor_redirect(step, &format!("{CONTINUE_PATH}?authn={}", form.saml_request))
+            } else {
+                match saml.assert(&app.provider, &req, &session, &user, &ctx).await {
+                    Ok(r) => pages::auth_response(lang, &r),
+                    Err(e) => pages::error(lang, e),
+                }
             };
             cookies::attach_session(&app, &mut response, cookie);
             response

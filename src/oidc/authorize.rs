@@ -6,6 +6,7 @@ use super::{Provider, new_session_secret, random_id, random_token, secret_hash, 
 use crate::audit::{Event, RequestContext};
 use crate::directory::{Refusal, User};
 use crate::error::Error;
+use crate::mfa::policy::Step;
 use crate::policy::LoginRefusal;
 use crate::policy::throttle::{Gate, Ticket};
 use crate::store::{AuthCode, Session};
@@ -21,6 +22,9 @@ pub enum Outcome {
     SelectAccount(Box<User>),
     /// Show this person the consent page (the scopes the app asks for) before the app gets a code.
     Consent(Box<User>),
+    /// The session is good but the app needs a second factor it lacks: ask for it (or enrol one) — the step-up
+    /// asks no password.
+    SecondFactor(Step),
 }
 
 /// An authorization response for the client's registered redirect URI: a code or an error, with `state` and `iss`.
@@ -57,7 +61,7 @@ pub enum LoginMessage {
 }
 
 /// The result of checking a posted mailbox and password, whatever the protocol that asked.
-// One value per sign-in, moved once: the size of the success variant (the session's metadata) costs nothing.
+// One value per sign-in, moved once: boxing the session would cost an allocation for nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum SignIn {
@@ -92,6 +96,12 @@ pub enum LoginResult {
         cookie: Option<String>,
         session: Session,
         user: Box<User>,
+    },
+    /// The password was right but the app needs a second factor: set the cookie, then ask for it (or enrol).
+    SecondFactor {
+        step: Step,
+        cookie: Option<String>,
+        session: Session,
     },
     Refused {
         message: LoginMessage,
@@ -145,7 +155,7 @@ impl Provider {
                 self.touch_session(&session).await?;
                 match self.recheck(&session, ctx).await? {
                     Some(user) if req.select_account => Ok(Outcome::SelectAccount(Box::new(user))),
-                    Some(user) => self.answer(req, &session, user).await,
+                    Some(user) => self.answer_with_factors(req, &session, user).await,
                     None if req.prompt == Prompt::None => Ok(Outcome::Respond(self.login_required(req))),
                     None => Ok(Outcome::Login),
                 }
@@ -172,6 +182,27 @@ impl Provider {
             return Ok(Outcome::Respond(self.error_response(&e)));
         }
         Ok(Outcome::Consent(Box::new(user)))
+    }
+
+    /// Answers in a live, rechecked session once it has the factors the app needs: else the second-factor step
+    /// (`interaction_required` for `prompt=none`), never the password again.
+    pub(super) async fn answer_with_factors(
+        &self,
+        req: &AuthRequest,
+        session: &Session,
+        user: User,
+    ) -> Result<Outcome, Error> {
+        match self.mfa_step_for(req, session, &user).await? {
+            Step::Continue => self.answer(req, session, user).await,
+            _ if req.prompt == Prompt::None => Ok(Outcome::Respond(self.interaction_required(req))),
+            step => Ok(Outcome::SecondFactor(step)),
+        }
+    }
+
+    /// What an OIDC request still needs of a session: its client's `require_mfa` and its `acr_values`.
+    async fn mfa_step_for(&self, req: &AuthRequest, session: &Session, user: &User) -> Result<Step, Error> {
+        let requested: Vec<&str> = req.acr_values.iter().map(String::as_str).collect();
+        self.mfa_step(session, user, req.client.require_mfa, &requested).await
     }
 
     /// Notes that the browser used its session now, at most once a minute (see [`Session::touched`]).
@@ -208,11 +239,18 @@ impl Provider {
         if req.consent || req.client.consent {
             // The code waits for the consent check (and maybe the page).
             return match self.sign_in(&req.client.id, username, password, cookie, ctx, None).await? {
-                SignIn::Success { session, cookie, user, .. } => match self.answer(req, &session, *user).await? {
-                    Outcome::Respond(response) => Ok(LoginResult::Success { response, cookie, session }),
-                    Outcome::Consent(user) => Ok(LoginResult::Consent { cookie, session, user }),
-                    _ => Err(Error::Internal("unexpected outcome after a sign-in".into())),
-                },
+                SignIn::Success { session, cookie, user, .. } => {
+                    // Two factors first, when the app needs them; the consent page comes after the step-up.
+                    let step = self.mfa_step_for(req, &session, &user).await?;
+                    if !matches!(step, Step::Continue) {
+                        return Ok(LoginResult::SecondFactor { step, cookie, session });
+                    }
+                    match self.answer(req, &session, *user).await? {
+                        Outcome::Respond(response) => Ok(LoginResult::Success { response, cookie, session }),
+                        Outcome::Consent(user) => Ok(LoginResult::Consent { cookie, session, user }),
+                        _ => Err(Error::Internal("unexpected outcome after a sign-in".into())),
+                    }
+                }
                 SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
             };
         }
@@ -220,7 +258,10 @@ impl Provider {
             SignIn::Success { session, cookie, response: Some(response), .. } => {
                 Ok(LoginResult::Success { response, cookie, session })
             }
-            SignIn::Success { response: None, .. } => Err(Error::Internal("no code issued for an OIDC sign-in".into())),
+            SignIn::Success { response: None, session, cookie, user, .. } => {
+                let step = self.mfa_step_for(req, &session, &user).await?;
+                Ok(LoginResult::SecondFactor { step, cookie, session })
+            }
             SignIn::Refused { message, reason } => Ok(LoginResult::Refused { message, reason }),
         }
     }
@@ -314,6 +355,11 @@ impl Provider {
         };
         // Independent writes sent together: one round trip to a shared store instead of several. An OIDC code is
         // among them, so it reaches the browser only once the session it names is stored.
+        // No code yet when the app needs a second factor: it is issued once the factor is proved.
+        let oidc = match oidc {
+            Some(req) if self.mfa_step_for(req, &session, &user).await? != Step::Continue => None,
+            other => other,
+        };
         let code = oidc.map(|req| self.new_code(req, &session, user.clone()));
         tokio::try_join!(
             self.throttle.succeeded(self.store.as_ref(), &ticket),
@@ -398,12 +444,24 @@ impl Provider {
             // The grant lives beside its session in a shared store: same locality tag.
             grant_id: crate::store::tagged(crate::store::tag_of(&session.id), &random_id()),
             expires_at: now + self.tokens.code_ttl_secs,
+            amr: session.amr.clone(),
         };
         let code_hash = secret_hash(&code);
         let mut params = vec![("code", code)];
         params.extend(req.state.clone().map(|s| ("state", s)));
         params.push(("iss", self.issuer.clone()));
         (code_hash, record, AuthResponse { redirect_uri: req.redirect_uri.clone(), params, form_post: req.form_post })
+    }
+
+    /// `prompt=none` but a second factor is needed: the app must send the person through interactively.
+    fn interaction_required(&self, req: &AuthRequest) -> AuthResponse {
+        self.error_response(&RedirectError {
+            redirect_uri: req.redirect_uri.clone(),
+            error: "interaction_required",
+            description: "a second factor is required".into(),
+            state: req.state.clone(),
+            form_post: req.form_post,
+        })
     }
 
     fn login_required(&self, req: &AuthRequest) -> AuthResponse {

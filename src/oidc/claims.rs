@@ -59,7 +59,10 @@ pub struct IdToken<'a> {
     pub at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
-    pub amr: [&'static str; 1],
+    /// RFC 8176 methods: `pwd`, then `otp`/`hwk`/`swk` and `mfa` when a second factor was used.
+    pub amr: Vec<String>,
+    /// The REFEDS profile the sign-in met (`…/mfa` or `…/sfa`).
+    pub acr: &'static str,
     pub azp: &'a str,
     #[serde(flatten)]
     pub user: Map<String, Value>,

@@ -41,6 +41,8 @@ pub struct Client {
     pub consent: bool,
     /// Authorization requests only through `/par` (RFC 9126), per client or `[oidc]` for all.
     pub require_par: bool,
+    /// Two factors for everyone signing in to this app.
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -77,6 +79,7 @@ impl Client {
             offline_access_implied: c.offline_access_implied,
             id_token_alg: c.id_token_signed_response_alg.as_deref().and_then(Alg::parse),
             frontchannel_logout_uri: c.frontchannel_logout_uri.clone(),
+            require_mfa: c.require_mfa,
             introspect_for: c.introspect_for.clone(),
             jwks,
             consent: c.consent,

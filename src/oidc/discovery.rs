@@ -66,6 +66,8 @@ struct Metadata<'a> {
     frontchannel_logout_session_supported: bool,
     ui_locales_supported: [&'a str; 2],
     prompt_values_supported: &'a [&'a str],
+    /// The REFEDS profiles: two factors (`acr_values` asking for it requires them) or one.
+    acr_values_supported: [&'a str; 2],
 }
 
 /// Claims any token or userinfo response may carry.
@@ -80,6 +82,7 @@ pub const CLAIMS: &[&str] = &[
     "at_hash",
     "sid",
     "amr",
+    "acr",
     "azp",
     "name",
     "given_name",
@@ -133,6 +136,7 @@ pub fn document(issuer: &str, require_par: bool) -> Vec<u8> {
         frontchannel_logout_session_supported: true,
         ui_locales_supported: ["vi", "en"],
         prompt_values_supported: PROMPT_VALUES,
+        acr_values_supported: [crate::mfa::ACR_MFA, crate::mfa::ACR_SFA],
     };
     serde_json::to_vec(&meta).expect("metadata serialises")
 }

@@ -57,6 +57,8 @@ pub struct Provider {
     pub oidc: OidcConfig,
     /// Re-checks while the directory is down (`[directory] outage_grace_secs`).
     pub outage: outage::OutageGrace,
+    /// Second factors: policy and the key their records are sealed with.
+    pub mfa: crate::mfa::Mfa,
 }
 
 /// 256 random bits, base64url: codes, refresh secrets, session cookies.

@@ -22,7 +22,7 @@ impl Provider {
         }
         let session = session.expect("Reuse is only decided with a session");
         match self.recheck(&session, ctx).await? {
-            Some(user) => self.answer(req, &session, user).await,
+            Some(user) => self.answer_with_factors(req, &session, user).await,
             None => Ok(Outcome::Login),
         }
     }

@@ -29,6 +29,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// Requested authentication context classes (OIDC Core §3.1.2.1); the REFEDS MFA profile asks for two factors.
+    pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
     /// A pushed request as the pages carry it, sealed (see [`super::par`]); never sent by apps.
@@ -48,6 +50,8 @@ pub struct AuthRequest {
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// `acr_values`, split.
+    pub acr_values: Vec<String>,
     /// `response_mode=form_post`: the answer is POSTed by the browser instead of put in the query.
     pub form_post: bool,
     /// `prompt=select_account`: with a live session, ask whether to continue as its person or use another mailbox.
@@ -180,6 +184,7 @@ pub fn validate_as(p: &AuthorizeParams, clients: &Clients, pushed: bool) -> Resu
         max_age,
         login_hint: p.login_hint.clone(),
         ui_locales: p.ui_locales.clone(),
+        acr_values: p.acr_values.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
         form_post,
         select_account,
         consent,

@@ -107,6 +107,7 @@ impl Provider {
             scope: record.scope.clone(),
             auth_time: record.auth_time,
             user: Some(record.user),
+            amr: record.amr,
             refresh_hash: refresh.as_deref().map(secret_hash),
             expires_at: now
                 + if refresh.is_some() {
@@ -173,6 +174,7 @@ impl Provider {
             user: None,
             refresh_hash: None,
             expires_at: self.clock.now() + self.tokens.access_token_ttl_secs,
+            amr: Vec::new(),
         };
         self.store.put_grant(&grant).await?;
         Ok((self.mint(client, &grant, &scope, None, None)?, None))
@@ -279,7 +281,8 @@ impl Provider {
                     nonce,
                     at_hash: at_hash(&access_token),
                     sid: grant.sid.as_deref(),
-                    amr: ["pwd"],
+                    amr: crate::mfa::policy::amr_or_password(&grant.amr),
+                    acr: crate::mfa::policy::acr_for(&grant.amr),
                     azp: &client.id,
                     user: user_claims(user, &scopes),
                 },

@@ -62,6 +62,7 @@ pub async fn record_participant(
         user: Some(user.clone()),
         refresh_hash: None,
         expires_at: session.expires_at,
+        amr: session.amr.clone(),
     };
     Ok(provider.store.put_grant(&grant).await?)
 }

@@ -86,7 +86,9 @@ impl Saml {
             .attr("NotBefore", time::format(g.now))
             .attr("NotOnOrAfter", time::format(g.now + ttl))
             .child(saml("AudienceRestriction").child(saml("Audience").text(g.sp.entity_id.as_str())));
-        let class = if self.issuer.starts_with("https://") {
+        let class = if g.session.has_second_factor() {
+            crate::mfa::ACR_MFA
+        } else if self.issuer.starts_with("https://") {
             "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
         } else {
             "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"

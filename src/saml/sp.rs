@@ -24,6 +24,8 @@ pub struct ServiceProvider {
     /// The names (from [`ATTRIBUTE_NAMES`]) released to this SP.
     pub attributes: Vec<String>,
     pub want_authn_requests_signed: bool,
+    /// Two factors for everyone signing in to this SP.
+    pub require_mfa: bool,
 }
 
 /// A released attribute: its SAML name (an OID, `uri` name format), friendly name, and values.
@@ -96,6 +98,7 @@ impl ServiceProvider {
                 .clone()
                 .unwrap_or_else(|| ATTRIBUTE_NAMES.iter().map(|s| (*s).to_owned()).collect()),
             want_authn_requests_signed,
+            require_mfa: c.require_mfa,
             entity_id,
         })
     }

@@ -84,6 +84,8 @@ struct Inner {
     consents: HashMap<(String, String), (String, u64)>,
     /// account → (the directory's last good answer, forget at).
     directory_checks: HashMap<String, (DirectoryCheck, u64)>,
+    /// account → sealed second-factor record.
+    mfa: HashMap<String, String>,
     last_sweep: u64,
 }
 
@@ -443,6 +445,19 @@ impl Store for MemoryStore {
     async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
         self.lock().directory_checks.remove(account);
         Ok(())
+    }
+
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().mfa.get(account).cloned())
+    }
+
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError> {
+        self.lock().mfa.insert(account.to_owned(), sealed.to_owned());
+        Ok(())
+    }
+
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().mfa.remove(account).is_some())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

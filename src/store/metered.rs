@@ -168,6 +168,18 @@ impl Store for Metered {
         self.timed("forget_directory_check", self.inner.forget_directory_check(account)).await
     }
 
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError> {
+        self.timed("mfa_factors", self.inner.mfa_factors(account)).await
+    }
+
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError> {
+        self.timed("put_mfa_factors", self.inner.put_mfa_factors(account, sealed)).await
+    }
+
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError> {
+        self.timed("delete_mfa_factors", self.inner.delete_mfa_factors(account)).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.timed("ping", self.inner.ping()).await
     }

@@ -87,6 +87,9 @@ pub struct AuthCode {
     /// The grant the code turns into; a replayed code revokes it.
     pub grant_id: String,
     pub expires_at: u64,
+    /// How the person signed in (the session's `amr`), for the ID token's `amr` and `acr`.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// What redeeming a code found.
@@ -116,6 +119,9 @@ pub struct Grant {
     /// Hash of the one refresh token that is valid now, if the grant has refresh tokens.
     pub refresh_hash: Option<String>,
     pub expires_at: u64,
+    /// How the person signed in when the grant was made (RFC 8176); empty for a service client.
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// What presenting a refresh token found.
@@ -299,6 +305,13 @@ pub trait Store: Send + Sync {
     async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError>;
     /// Forgets it: the directory has since said the account is locked, disabled or gone.
     async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError>;
+    /// An account's second factors, sealed (`crate::mfa::Sealer`): one small record per account, kept without
+    /// expiry. `None` when the person has none.
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError>;
+    /// Replaces an account's sealed second-factor record.
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError>;
+    /// Removes an account's second factors (a reset); true when there were some.
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError>;
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -23,6 +23,7 @@ mod ldap_app;
 mod lifecycle;
 mod listener;
 mod logout;
+mod mfa;
 mod ops;
 mod outage;
 mod par;

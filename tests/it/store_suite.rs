@@ -106,6 +106,7 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     peeking_a_code_does_not_spend_it(store, time).await;
     a_grant_is_written_only_while_its_session_lives(store, time).await;
     a_sessions_metadata_is_kept(store, time).await;
+    second_factor_records(store).await;
 }
 
 /// The token endpoint reads a code (to check who presents it) before spending it: reading changes nothing.
@@ -138,6 +139,18 @@ async fn a_grant_is_written_only_while_its_session_lives(store: &dyn Store, time
     assert!(!store.put_session_grant(&grant("no-such", Some("never-was"), None, later)).await.unwrap());
     assert!(store.put_session_grant(&grant("service", None, None, later)).await.unwrap(), "no session, no guard");
     assert!(store.grant("service").await.unwrap().is_some());
+}
+
+/// One sealed record per account, replaced whole and removed by a reset.
+async fn second_factor_records(store: &dyn Store) {
+    let a = "mfa-record@danang.gov.vn";
+    assert_eq!(store.mfa_factors(a).await.unwrap(), None);
+    store.put_mfa_factors(a, "sealed-1").await.unwrap();
+    store.put_mfa_factors(a, "sealed-2").await.unwrap();
+    assert_eq!(store.mfa_factors(a).await.unwrap().as_deref(), Some("sealed-2"));
+    assert!(store.delete_mfa_factors(a).await.unwrap());
+    assert!(!store.delete_mfa_factors(a).await.unwrap());
+    assert_eq!(store.mfa_factors(a).await.unwrap(), None);
 }
 
 /// What `/tai-khoan` and `/quan-tri` show of a session (browser, address, started, last used, factors) survives
@@ -227,6 +240,7 @@ pub fn code(grant_id: &str, sid: &str, expires_at: u64) -> AuthCode {
         user: user("dungnv@danang.gov.vn"),
         grant_id: grant_id.into(),
         expires_at,
+        amr: Vec::new(),
     }
 }
 
@@ -240,6 +254,7 @@ pub fn grant(id: &str, sid: Option<&str>, refresh: Option<&str>, expires_at: u64
         user: sid.map(|_| user("dungnv@danang.gov.vn")),
         refresh_hash: refresh.map(Into::into),
         expires_at,
+        amr: Vec::new(),
     }
 }
 

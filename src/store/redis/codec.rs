@@ -80,6 +80,8 @@ struct WireCode {
     auth_time: u64,
     #[serde(rename = "u")]
     user: WireUser,
+    #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
 }
 
 /// The part of a grant that never changes after it is stored (the last line of its value).
@@ -95,6 +97,8 @@ struct WireGrantMeta {
     auth_time: u64,
     #[serde(rename = "e")]
     expires_at: u64,
+    #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
 }
 
 impl From<&User> for WireUser {
@@ -184,6 +188,7 @@ pub fn encode_code(c: &AuthCode) -> String {
         sid: c.sid.clone(),
         auth_time: c.auth_time,
         user: WireUser::from(&c.user),
+        amr: c.amr.clone(),
     })
 }
 
@@ -201,6 +206,7 @@ pub fn decode_code(grant_id: String, expires_at: u64, text: &str) -> Result<Auth
         user: w.user.into(),
         grant_id,
         expires_at,
+        amr: w.amr,
     })
 }
 
@@ -212,6 +218,7 @@ pub fn encode_grant(g: &Grant) -> String {
         scope: g.scope.clone(),
         auth_time: g.auth_time,
         expires_at: g.expires_at,
+        amr: g.amr.clone(),
     };
     let user = g.user.as_ref().map(encode_user).unwrap_or_default();
     format!("{}\n{user}\n{}", g.refresh_hash.as_deref().unwrap_or_default(), to_json(&meta))
@@ -237,6 +244,7 @@ pub fn decode_grant(id: &str, text: &str) -> Result<Grant, StoreError> {
         user,
         refresh_hash: (!refresh.is_empty()).then(|| refresh.to_owned()),
         expires_at: meta.expires_at,
+        amr: meta.amr,
     })
 }
 
@@ -305,6 +313,7 @@ mod tests {
             user: user(),
             grant_id: "g1".into(),
             expires_at: 70,
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         };
         assert_eq!(decode_code("g1".into(), 70, &encode_code(&c)).unwrap(), c);
     }
@@ -320,6 +329,7 @@ mod tests {
             user: Some(user()),
             refresh_hash: Some("hash".into()),
             expires_at: 99,
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
         };
         let text = encode_grant(&g);
         assert_eq!(text.lines().count(), 3);
@@ -328,6 +338,7 @@ mod tests {
         g.user = None;
         g.refresh_hash = None;
         g.sid = None;
+        g.amr.clear();
         let text = encode_grant(&g);
         assert!(text.starts_with("\n\n{"));
         assert_eq!(decode_grant("g1", &text).unwrap(), g);

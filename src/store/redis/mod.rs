@@ -21,6 +21,7 @@
 //! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
 //! | `t:{key}` | hash | throttled attempts: `c` count, `w` window end, `l` wait end, `b` who started the wait | the later of `w`, `l` |
 //! | `last-sign-in` | hash | account → time | never |
+//! | `mfa:{account}` | string | the account's second factors, sealed (`crate::mfa`) | never (removed by a reset) |
 //!
 //! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
 //! take the live ones (`ZRANGEBYSCORE (now +inf`): O(log n) per write however many sessions one account has.
@@ -101,6 +102,9 @@ impl Keys {
     }
     fn last_sign_in(&self) -> String {
         format!("{}last-sign-in", self.prefix)
+    }
+    fn mfa(&self, account: &str) -> String {
+        format!("{}mfa:{account}", self.prefix)
     }
 }
 
@@ -477,6 +481,22 @@ impl Store for RedisStore {
     async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {
         let del = cmd("DEL", self.keys.directory_check(account));
         self.conn.send("forget_directory_check", Retry::Idempotent, Request::Cmd(&del)).await
+    }
+
+    async fn mfa_factors(&self, account: &str) -> Result<Option<String>, StoreError> {
+        let get = cmd("GET", self.keys.mfa(account));
+        self.conn.send("mfa_factors", Retry::Idempotent, Request::Cmd(&get)).await
+    }
+
+    async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError> {
+        let set = cmd("SET", (self.keys.mfa(account), sealed));
+        self.conn.send("put_mfa_factors", Retry::Idempotent, Request::Cmd(&set)).await
+    }
+
+    async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError> {
+        let del = cmd("DEL", self.keys.mfa(account));
+        let n: u64 = self.conn.send("delete_mfa_factors", Retry::Idempotent, Request::Cmd(&del)).await?;
+        Ok(n > 0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

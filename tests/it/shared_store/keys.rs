@@ -47,13 +47,26 @@ async fn every_key_is_prefixed_and_expires_except_last_sign_ins() {
         m
     });
     // `d`: the directory's last good answer about the account, for the outage grace.
-    let expected =
-        [("a", 1), ("ag", 1), ("c", 2), ("d", 1), ("g", 2), ("last-sign-in", 1), ("n", 1), ("s", 1), ("sg", 1)];
+    // `mfa`: the demo account's authenticator app, enrolled by the embedded defaults.
+    let expected = [
+        ("a", 1),
+        ("ag", 1),
+        ("c", 2),
+        ("d", 1),
+        ("g", 2),
+        ("last-sign-in", 1),
+        ("mfa", 1),
+        ("n", 1),
+        ("s", 1),
+        ("sg", 1),
+    ];
     assert_eq!(kinds, BTreeMap::from(expected), "one session, two codes, two grants, …: {keys:?}");
     for key in &keys {
         let ttl = integer(redis.command(&["TTL", key]));
         if key == "sso-a:last-sign-in" {
             assert_eq!(ttl, -1, "last sign-ins are kept for dormancy reports");
+        } else if key.starts_with("sso-a:mfa:") {
+            assert_eq!(ttl, -1, "second factors are kept until removed or reset");
         } else {
             assert!(ttl > 0, "{key} has no TTL ({ttl})");
         }

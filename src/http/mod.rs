@@ -12,6 +12,7 @@ mod logout;
 mod ops;
 pub mod pages;
 mod saml;
+mod saml_confirm;
 pub mod token;
 
 use std::sync::Arc;

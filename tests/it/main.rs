@@ -2,6 +2,7 @@
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod app;
+mod attacks;
 mod browser;
 mod browser_e2e;
 mod check_config;
@@ -26,6 +27,7 @@ mod rp;
 mod saml;
 mod saml_logout;
 mod saml_sp;
+mod saml_transient;
 mod shared_store;
 mod store_suite;
 mod tokens;

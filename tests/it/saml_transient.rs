@@ -38,7 +38,7 @@ async fn transient_name_ids_differ_per_sp_and_session_and_log_out() {
 
     // The SP logs out with the transient NameID it was given; the other SP is told with its own.
     let sid = first["session_index"].as_str().unwrap();
-    let request = a.ok("logout", &[name.as_str(), sid, "--format", "transient"]);
+    let request = a.ok("logout", &["--format", "transient", "--", name.as_str(), sid]);
     let page = send(&app, &mut browser, &request).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(!browser.has_session());
@@ -56,8 +56,9 @@ async fn an_unsigned_logout_request_is_confirmed_by_the_person() {
     let (got, _) = sign_in(&app, &mut browser, &sp, &[]).await;
     let sid = got["session_index"].as_str().unwrap();
 
-    // Declined: the SP hears so (never a dead end), and the session stays.
-    let request = sp.ok("logout", &["dungnv@danang.gov.vn", sid, "--unsigned"]);
+    // Declined: the SP hears so (never a dead end), and the session stays. (`--` because a session index may
+    // begin with `-`.)
+    let request = sp.ok("logout", &["--unsigned", "--", "dungnv@danang.gov.vn", sid]);
     let page = send(&app, &mut browser, &request).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Hộ tịch") && page.body.contains("Vẫn giữ đăng nhập"), "{}", page.body);
@@ -78,7 +79,7 @@ async fn an_unsigned_logout_request_is_confirmed_by_the_person() {
     assert!(sp.refused("logout-response", &[answer.location.as_deref().unwrap()]).contains("RequestDenied"));
 
     // Confirmed: single logout runs and the SP gets a successful LogoutResponse.
-    let request = sp.ok("logout", &["dungnv@danang.gov.vn", sid, "--unsigned"]);
+    let request = sp.ok("logout", &["--unsigned", "--", "dungnv@danang.gov.vn", sid]);
     let page = send(&app, &mut browser, &request).await;
     let mut fields = page.hidden_fields();
     fields.push(("answer".into(), "confirm".into()));

@@ -178,26 +178,15 @@ impl Audit {
     }
 }
 
-/// UTC time as RFC 3339 with milliseconds, from the system clock (a few lines instead of a date crate).
+/// UTC time as RFC 3339 with milliseconds, from the system clock.
 fn rfc3339_now() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let (secs, millis) = (now.as_secs() as i64, now.subsec_millis());
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    rfc3339_millis(time::OffsetDateTime::now_utc())
 }
 
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+fn rfc3339_millis(t: time::OffsetDateTime) -> String {
+    let described =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(time::UtcOffset::UTC).format(described).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -205,9 +194,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_convert() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn times_are_written_as_rfc3339_utc_with_milliseconds() {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_795_886_563_123_456_789).unwrap();
+        assert_eq!(rfc3339_millis(t), "2026-11-28T17:22:43.123Z");
+        assert_eq!(rfc3339_millis(time::OffsetDateTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let now = rfc3339_now();
+        assert_eq!(crate::calendar::parse_rfc3339_utc(&now).map(|_| now.len()), Some(24));
     }
 }

@@ -1,13 +1,19 @@
 //! Calendar days as Đà Nẵng counts them (Vietnam time, UTC+07:00, no daylight saving), for the city's rules
 //! and reports: `--from 2026-01-01` means the city's first of January, not UTC's.
 //!
-//! A few lines of arithmetic instead of a date crate; the audit trail's own formatting lives in [`crate::audit`].
+//! Dates are the `time` crate's (no hand-written calendar arithmetic); the audit trail's own formatting lives in
+//! [`crate::audit`].
 
 use std::fmt;
+
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// Vietnam is UTC+7 all year.
 pub const VN_OFFSET_SECS: i64 = 7 * 3600;
 const DAY_SECS: i64 = 86_400;
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 /// One calendar day in Vietnam time, as days since 1970-01-01.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,14 +22,20 @@ pub struct Day(pub i64);
 impl Day {
     /// Parses `YYYY-MM-DD` (ISO 8601), refusing impossible dates such as 2026-02-30.
     pub fn parse(text: &str) -> Option<Day> {
-        let mut parts = text.trim().splitn(3, '-');
-        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return None;
-        }
-        let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-        let day = Day(days_from_civil(y, m, d));
-        (day.ymd() == (y, m, d)).then_some(day)
+        let date =
+            Date::parse(text.trim(), format_description!("[year repr:full base:calendar]-[month]-[day]")).ok()?;
+        Some(Day::of_date(date))
+    }
+
+    fn of_date(date: Date) -> Day {
+        Day(i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY)
+    }
+
+    fn date(self) -> Date {
+        i32::try_from(self.0 + UNIX_EPOCH_JULIAN_DAY)
+            .ok()
+            .and_then(|j| Date::from_julian_day(j).ok())
+            .unwrap_or(if self.0 < 0 { Date::MIN } else { Date::MAX })
     }
 
     /// The Vietnamese day that contains the Unix time `secs`.
@@ -38,7 +50,8 @@ impl Day {
 
     /// (year, month, day).
     pub fn ymd(self) -> (i64, u32, u32) {
-        crate::audit::civil_from_days(self.0)
+        let date = self.date();
+        (i64::from(date.year()), u32::from(u8::from(date.month())), u32::from(date.day()))
     }
 
     /// `31/01/2026`, as Vietnamese documents write dates.
@@ -58,28 +71,21 @@ impl fmt::Display for Day {
 
 /// Reads the audit trail's `time` (`2026-01-31T09:15:02.123Z`, UTC) as Unix seconds.
 pub fn parse_rfc3339_utc(text: &str) -> Option<u64> {
-    let (date, rest) = text.split_once('T')?;
-    let day = Day::parse(date)?;
-    let time = rest.strip_suffix('Z')?;
-    let hms = time.split('.').next()?;
-    let mut parts = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok().filter(|_| p.len() == 2));
-    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
-    if h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    u64::try_from(day.0 * DAY_SECS + h * 3600 + m * 60 + s).ok()
+    let text = text.strip_suffix('Z')?;
+    let described = format_description!(
+        version = 2,
+        "[year repr:full base:calendar]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    let t = PrimitiveDateTime::parse(text, described).ok()?.assume_offset(UtcOffset::UTC);
+    u64::try_from(t.unix_timestamp()).ok()
 }
 
-/// (year, month, day) to days since 1970-01-01; Howard Hinnant's algorithm, the inverse of
-/// [`crate::audit::civil_from_days`].
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// The Unix time `secs` as a UTC date-time (clamped to the range `time` supports).
+pub fn utc(secs: u64) -> OffsetDateTime {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]

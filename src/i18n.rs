@@ -83,6 +83,9 @@ pub struct Texts {
     pub confirm_logout_title: &'static str,
     pub confirm_logout_question: &'static str,
     pub confirm_logout_button: &'static str,
+    /// The SAML logout confirmation: `{app}` is the SP's name; the button that keeps the session.
+    pub confirm_saml_logout_question: &'static str,
+    pub stay_signed_in_button: &'static str,
 }
 
 pub static VI: Texts = Texts {
@@ -119,6 +122,8 @@ pub static VI: Texts = Texts {
     confirm_logout_title: "Đăng xuất",
     confirm_logout_question: "Bạn có muốn đăng xuất khỏi tất cả ứng dụng dùng chung của thành phố không?",
     confirm_logout_button: "Đăng xuất",
+    confirm_saml_logout_question: "Ứng dụng {app} đề nghị đăng xuất. Bạn có muốn đăng xuất khỏi tất cả ứng dụng dùng chung của thành phố không?",
+    stay_signed_in_button: "Vẫn giữ đăng nhập",
 };
 
 pub static EN: Texts = Texts {
@@ -154,6 +159,8 @@ pub static EN: Texts = Texts {
     confirm_logout_title: "Sign out",
     confirm_logout_question: "Do you want to sign out of all the city's shared applications?",
     confirm_logout_button: "Sign out",
+    confirm_saml_logout_question: "{app} asks to sign you out. Do you want to sign out of all the city's shared applications?",
+    stay_signed_in_button: "Stay signed in",
 };
 
 #[cfg(test)]

@@ -121,9 +121,12 @@ fn main() -> ExitCode {
 
 fn saml_sp_add(metadata: &std::path::Path, name: Option<String>, output: Option<PathBuf>) -> ExitCode {
     use std::io::Write;
-    let entry = std::fs::read(metadata)
-        .map_err(|e| format!("{}: {e}", metadata.display()))
-        .and_then(|xml| danang_sso::saml::sp::config_entry(&xml, name));
+    let entry = std::fs::read(metadata).map_err(|e| format!("{}: {e}", metadata.display())).and_then(|xml| {
+        let entry = danang_sso::saml::sp::config_entry(&xml, name)?;
+        // What the SP will get, and warnings: on stderr, so the entry on stdout stays valid TOML.
+        danang_sso::saml::sp_add::notes(&xml)?.iter().for_each(|line| eprintln!("{line}"));
+        Ok(entry)
+    });
     let entry = match entry {
         Ok(e) => e,
         Err(e) => {

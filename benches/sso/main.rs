@@ -354,8 +354,6 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
 
 /// `2026-05-04 09:30 UTC`.
 fn utc_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (y, m, d) = danang_sso::audit::civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    let described = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::now_utc().format(described).unwrap_or_default()
 }

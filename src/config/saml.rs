@@ -65,7 +65,8 @@ pub struct ServiceProviderConfig {
     /// The SP's SAML metadata (an EntityDescriptor with an SPSSODescriptor).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata_file: Option<PathBuf>,
-    /// `emailAddress` (the mailbox; default) or `persistent` (the directory's stable id).
+    /// `emailAddress` (the mailbox; default), `persistent` (the directory's stable id) or `transient` (opaque,
+    /// per SP and SSO session). An SP asking for transient gets it whatever is set here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_id_format: Option<String>,
     /// Everyone signing in to this SP must use a second factor; its assertions then carry the REFEDS MFA class.
@@ -99,8 +100,8 @@ impl SamlConfig {
             if sp.certificate.is_some() && sp.certificate_file.is_some() {
                 out.push(ConfigError::new(key("certificate"), "give certificate or certificate_file, not both"));
             }
-            if sp.name_id_format.as_deref().is_some_and(|f| !matches!(f, "emailAddress" | "persistent")) {
-                out.push(ConfigError::new(key("name_id_format"), "must be emailAddress or persistent"));
+            if sp.name_id_format.as_deref().is_some_and(|f| !matches!(f, "emailAddress" | "persistent" | "transient")) {
+                out.push(ConfigError::new(key("name_id_format"), "must be emailAddress, persistent or transient"));
             }
             for a in sp.attributes.iter().flatten() {
                 if !ATTRIBUTE_NAMES.contains(&a.as_str()) {

@@ -17,6 +17,7 @@ pub mod pages;
 mod par;
 mod prompt;
 mod saml;
+mod saml_confirm;
 pub mod token;
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! `/saml/metadata`, `/saml/sso`, `/saml/continue`, `/saml/login`, `/saml/slo`: the SAML identity provider's HTTP
+//! `/saml/metadata`, `/saml/sso`, `/saml/continue`, `/saml/login`, `/saml/slo` (and its confirmation page in
+//! [`super::saml_confirm`]): the SAML identity provider's HTTP
 //! face. Handlers parse the bindings, ask [`crate::saml`], and render with the same pages as OIDC.
 //!
 //! A request arriving by HTTP-POST comes from another site, and browsers do not send SameSite=Lax cookies with a
@@ -28,7 +29,9 @@ use crate::saml::authn::{AuthnRequest, SsoOutcome};
 use crate::saml::binding::RedirectQuery;
 use crate::saml::logout::LogoutRequest;
 use crate::saml::pending::{self, AUTHN_TYP, LOGOUT_TYP};
-use crate::saml::{CONTINUE_PATH, Inbound, LOGIN_PATH, METADATA_PATH, SLO_PATH, SSO_PATH, Saml, SamlError};
+use crate::saml::{
+    CONTINUE_PATH, Inbound, LOGIN_PATH, METADATA_PATH, SLO_CONFIRM_PATH, SLO_PATH, SSO_PATH, Saml, SamlError,
+};
 
 /// The SAML routes; mounted only when `[saml] enabled`.
 pub fn routes() -> Router<Arc<App>> {
@@ -38,6 +41,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(CONTINUE_PATH, get(resume))
         .route(LOGIN_PATH, post(login))
         .route(SLO_PATH, get(slo_redirect).post(slo_post))
+        .route(SLO_CONFIRM_PATH, post(super::saml_confirm::confirm))
 }
 
 /// The POST binding's form fields.
@@ -80,9 +84,19 @@ fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
-/// Records and shows a refused message: always a page, never an answer to an unverified address.
-fn refused(app: &App, ctx: &RequestContext, lang: Lang, e: SamlError) -> Response {
-    app.provider.audit.record(ctx, Event::new("saml_request_refused").reason(e.reason()));
+/// Records and shows a refused message: always a page, never an answer to an unverified address. The audit
+/// line names the SP the message claims to come from, when that is a registered one.
+fn refused(app: &App, ctx: &RequestContext, lang: Lang, e: SamlError, inbound: Option<&Inbound>) -> Response {
+    let mut event = Event::new("saml_request_refused").reason(e.reason());
+    let claimed = match (&e, app.saml.as_ref().zip(inbound)) {
+        (SamlError::UnknownSp(claimed), _) => Some(claimed.chars().take(256).collect()),
+        (_, Some((saml, inbound))) => saml.claimed_sp(inbound),
+        _ => None,
+    };
+    if let Some(sp) = claimed {
+        event = event.client(sp);
+    }
+    app.provider.audit.record(ctx, event);
     pages::error(lang, e.into())
 }
 
@@ -111,11 +125,11 @@ pub async fn sso_redirect(
     let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let inbound = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => Inbound::Redirect(q),
-        Err(e) => return refused(&app, &ctx, lang, e.into()),
+        Err(e) => return refused(&app, &ctx, lang, e.into(), None),
     };
     match saml.authn_request(&inbound, app.provider.clock.now()) {
         Ok(req) => sso(&app, saml, &headers, &req, &ctx).await,
-        Err(e) => refused(&app, &ctx, lang, e),
+        Err(e) => refused(&app, &ctx, lang, e, Some(&inbound)),
     }
 }
 
@@ -127,11 +141,12 @@ pub async fn sso_post(
 ) -> Response {
     let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let Ok(Form(PostForm { request: Some(message), relay_state, .. })) = form else {
-        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()));
+        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()), None);
     };
-    let req = match saml.authn_request(&Inbound::Post { message, relay_state }, app.provider.clock.now()) {
+    let inbound = Inbound::Post { message, relay_state };
+    let req = match saml.authn_request(&inbound, app.provider.clock.now()) {
         Ok(req) => req,
-        Err(e) => return refused(&app, &ctx, lang, e),
+        Err(e) => return refused(&app, &ctx, lang, e, Some(&inbound)),
     };
     match seal(&app, AUTHN_TYP, &req) {
         Ok(token) => Redirect::to(&format!("{CONTINUE_PATH}?authn={token}")).into_response(),
@@ -267,16 +282,16 @@ pub async fn slo_redirect(
     let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let query = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => q,
-        Err(e) => return refused(&app, &ctx, lang, e.into()),
+        Err(e) => return refused(&app, &ctx, lang, e.into(), None),
     };
     let answer = query.get("SAMLResponse").is_some();
     let inbound = Inbound::Redirect(query);
     if answer {
-        return logout_answered(&app, &ctx, lang, saml.logout_response(&inbound));
+        return logout_answered(&app, saml, &ctx, lang, &inbound);
     }
     match saml.logout_request(&inbound, app.provider.clock.now()) {
         Ok(req) => slo(&app, saml, &headers, &req, &ctx).await,
-        Err(e) => refused(&app, &ctx, lang, e),
+        Err(e) => refused(&app, &ctx, lang, e, Some(&inbound)),
     }
 }
 
@@ -289,26 +304,42 @@ pub async fn slo_post(
     let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
     let form = match form {
         Ok(Form(f)) => f,
-        Err(e) => return refused(&app, &ctx, lang, SamlError::Invalid(e.body_text())),
+        Err(e) => return refused(&app, &ctx, lang, SamlError::Invalid(e.body_text()), None),
     };
     if let Some(message) = form.response {
         let inbound = Inbound::Post { message, relay_state: form.relay_state };
-        return logout_answered(&app, &ctx, lang, saml.logout_response(&inbound));
+        return logout_answered(&app, saml, &ctx, lang, &inbound);
     }
     let Some(message) = form.request else {
-        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()));
+        return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()), None);
     };
     let inbound = Inbound::Post { message, relay_state: form.relay_state };
     match saml.logout_request(&inbound, app.provider.clock.now()).map(|req| seal(&app, LOGOUT_TYP, &req)) {
         Ok(Ok(token)) => Redirect::to(&format!("{CONTINUE_PATH}?logout={token}")).into_response(),
         Ok(Err(e)) => pages::error(lang, e),
-        Err(e) => refused(&app, &ctx, lang, e),
+        Err(e) => refused(&app, &ctx, lang, e, Some(&inbound)),
     }
 }
 
-async fn slo(app: &App, saml: &Saml, headers: &HeaderMap, req: &LogoutRequest, ctx: &RequestContext) -> Response {
+/// A checked LogoutRequest: an unsigned one from a browser with a session is confirmed by the person first.
+pub(super) async fn slo(
+    app: &App,
+    saml: &Saml,
+    headers: &HeaderMap,
+    req: &LogoutRequest,
+    ctx: &RequestContext,
+) -> Response {
     let lang = lang(headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
+    if !req.signed
+        && let Some(c) = cookie
+    {
+        match app.provider.session_for_cookie(Some(c)).await {
+            Ok(Some(_)) => return super::saml_confirm::page(app, saml, lang, req, c),
+            Ok(None) => {}
+            Err(e) => return pages::error(lang, e),
+        }
+    }
     match saml.single_logout(&app.provider, req, cookie, ctx).await {
         Ok(out) if out.ended => logout::finish(app, lang, Some(&out.redirect), &out.frames),
         Ok(out) => Redirect::to(&out.redirect).into_response(),
@@ -316,13 +347,17 @@ async fn slo(app: &App, saml: &Saml, headers: &HeaderMap, req: &LogoutRequest, c
     }
 }
 
-/// An SP's answer to one of our front-channel LogoutRequests: nothing left to do but say so.
-fn logout_answered(app: &App, ctx: &RequestContext, lang: Lang, result: Result<String, SamlError>) -> Response {
-    match result {
+/// An SP's answer to one of our front-channel LogoutRequests: nothing left to do but say so. It changes nothing,
+/// not even the cookie (the session ended before our request went out): a forged or unsolicited answer, which is
+/// refused anyway, could otherwise sign a browser out.
+fn logout_answered(app: &App, saml: &Saml, ctx: &RequestContext, lang: Lang, inbound: &Inbound) -> Response {
+    match saml.logout_response(&app.provider.keys.current(), inbound, app.provider.clock.now()) {
         Ok(sp) => {
             tracing::debug!(%sp, "SAML LogoutResponse received");
-            logout::finish(app, lang, None, &[])
+            let mut response = logout::finish(app, lang, None, &[]);
+            response.headers_mut().remove(header::SET_COOKIE);
+            response
         }
-        Err(e) => refused(app, ctx, lang, e),
+        Err(e) => refused(app, ctx, lang, e, Some(inbound)),
     }
 }

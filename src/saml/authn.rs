@@ -39,6 +39,24 @@ pub struct AuthnRequest {
     pub is_passive: bool,
     /// `NameIDPolicy/@Format`, when the SP asked for one.
     pub name_id_policy: Option<String>,
+    /// `NameIDPolicy/@AllowCreate`, when given.
+    #[serde(default)]
+    pub allow_create: Option<bool>,
+}
+
+impl AuthnRequest {
+    /// The NameID format the SP gets: its configured one when it asks for none or for `unspecified`; transient
+    /// whenever it asks for it (it reveals nothing); never another format than configured (that would release
+    /// more than the registration allows). `None` means `InvalidNameIDPolicy`.
+    pub fn name_id_format(&self, sp: &ServiceProvider) -> Option<NameIdFormat> {
+        match self.name_id_policy.as_deref() {
+            None | Some(UNSPECIFIED) => Some(sp.name_id_format),
+            Some(urn) => match NameIdFormat::from_urn(urn)? {
+                NameIdFormat::Transient => Some(NameIdFormat::Transient),
+                asked => (asked == sp.name_id_format).then_some(asked),
+            },
+        }
+    }
 }
 
 /// What the browser gets next.
@@ -78,6 +96,7 @@ impl Saml {
             }
             (None, None) => sp.acs_urls.first().ok_or(SamlError::UnregisteredAcs)?,
         };
+        let policy = root.first(ns::PROTOCOL, "NameIDPolicy");
         if received.relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
             return Err(SamlError::Invalid("RelayState too long".into()));
         }
@@ -88,7 +107,8 @@ impl Saml {
             relay_state: received.relay_state.clone(),
             force_authn: flag(root.get("ForceAuthn")),
             is_passive: flag(root.get("IsPassive")),
-            name_id_policy: root.first(ns::PROTOCOL, "NameIDPolicy").and_then(|p| p.get("Format")).map(str::to_owned),
+            name_id_policy: policy.and_then(|p| p.get("Format")).map(str::to_owned),
+            allow_create: policy.and_then(|p| p.get("AllowCreate")).map(|v| flag(Some(v))),
         })
     }
 
@@ -106,10 +126,7 @@ impl Saml {
     ) -> Result<SsoOutcome, Error> {
         let sp = self.sp_of(req)?;
         let now = provider.clock.now();
-        if let Some(format) = &req.name_id_policy
-            && format != UNSPECIFIED
-            && NameIdFormat::from_urn(format) != Some(sp.name_id_format)
-        {
+        if req.name_id_format(&sp).is_none() {
             return self.refuse(provider, req, status::INVALID_NAME_ID_POLICY).map(SsoOutcome::Respond);
         }
         let prompt = match (req.force_authn, req.is_passive) {
@@ -142,17 +159,27 @@ impl Saml {
         ctx: &RequestContext,
     ) -> Result<AuthResponse, Error> {
         let sp = self.sp_of(req)?;
+        let format = req.name_id_format(&sp).ok_or(Error::InvalidRequest("NameID format not allowed".into()))?;
+        // AllowCreate="false" (SAML Core §3.4.1.1): a transient NameID exists only once it was given in this
+        // session; asked not to create one, answer InvalidNameIDPolicy rather than make it.
+        if format == NameIdFormat::Transient
+            && req.allow_create == Some(false)
+            && !super::logout::is_participant(provider, &sp, session).await?
+        {
+            return self.refuse(provider, req, status::INVALID_NAME_ID_POLICY);
+        }
         let keys = provider.keys.current();
         let about = AssertionFor {
             sp: &sp,
             in_response_to: Some(&req.id),
             acs_url: &req.acs_url,
+            format,
             user,
             session,
             now: provider.clock.now(),
         };
         let xml = self.response(&keys, &about)?;
-        super::logout::record_participant(provider, &sp, session, user).await?;
+        super::logout::record_participant(provider, &sp, session, user, format).await?;
         let event = Event::new("saml_assertion_issued").account(&user.mail).client(&sp.entity_id).sid(&session.id);
         provider.audit.record(ctx, event);
         Ok(post_to(&req.acs_url, &xml, req.relay_state.as_deref()))

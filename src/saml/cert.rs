@@ -4,8 +4,9 @@
 //! SAML metadata publishes keys as certificates; nobody validates a chain for them (the metadata itself is the
 //! trust anchor), so a self-signed certificate made with `rcgen` (on aws-lc-rs) is what every IdP publishes.
 //! It is written next to its key as `<stem>.crt` the first time it is needed, so instances sharing the keys
-//! directory publish the same certificate. Received certificates are parsed by `rustls-webpki`, the parser
-//! rustls already trusts, only to take out their SubjectPublicKeyInfo.
+//! directory publish the same certificate. Received certificates are parsed by `x509-parser` (pure Rust, any X.509
+//! version: SP tools such as lasso's `mellon_create_metadata` write version 1 certificates, which `rustls-webpki`
+//! refuses), only to take out their SubjectPublicKeyInfo, which must be an RSA key.
 
 use std::path::Path;
 
@@ -38,13 +39,10 @@ pub fn self_signed(key_pem: &str, common_name: &str, not_before: u64) -> Result<
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
-    let date = |days: i64| {
-        let (y, m, d) = crate::audit::civil_from_days(days);
-        rcgen::date_time_ymd(y as i32, m as u8, d as u8)
-    };
-    let start = (not_before / 86_400) as i64;
-    params.not_before = date(start);
-    params.not_after = date(start + VALIDITY_DAYS);
+    // Whole days, so every instance that makes the certificate for the same key writes the same dates.
+    let start = crate::calendar::utc(not_before - not_before % 86_400);
+    params.not_before = start;
+    params.not_after = start + time::Duration::days(VALIDITY_DAYS);
     let mut serial = [0u8; 16];
     aws_lc_rs::rand::fill(&mut serial).map_err(|_| "no randomness".to_string())?;
     serial[0] &= 0x7f;
@@ -107,16 +105,29 @@ pub fn from_base64(text: &str) -> Option<Vec<u8>> {
 /// A public key that checks a service provider's signatures, taken from its certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyingKey {
-    /// DER SubjectPublicKeyInfo.
+    /// The DER RSAPublicKey (PKCS#1) inside the certificate's SubjectPublicKeyInfo.
     spki: Vec<u8>,
 }
 
 impl VerifyingKey {
-    /// The key of a DER certificate; the certificate's dates and issuer are not checked (metadata is the anchor).
+    /// The key of a DER certificate of any X.509 version; its dates, issuer and extensions are not checked
+    /// (the metadata is the trust anchor, and only the key is ever used).
     pub fn from_certificate(der: &[u8]) -> Result<VerifyingKey, String> {
-        let der = rustls::pki_types::CertificateDer::from(der);
-        let cert = webpki::EndEntityCert::try_from(&der).map_err(|e| format!("not an X.509 certificate: {e:?}"))?;
-        Ok(VerifyingKey { spki: cert.subject_public_key_info().as_ref().to_vec() })
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        use x509_parser::public_key::PublicKey;
+        let (rest, cert) =
+            X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate (DER): {e}"))?;
+        if !rest.is_empty() {
+            return Err("not an X.509 certificate: data after its end".into());
+        }
+        let spki = cert.public_key();
+        match spki.parsed() {
+            Ok(PublicKey::RSA(_)) => {}
+            Ok(_) => return Err("the certificate's key is not an RSA key (only RSA signatures are checked)".into()),
+            Err(e) => return Err(format!("the certificate's public key cannot be read: {e}")),
+        }
+        // aws-lc-rs takes the RSAPublicKey itself (PKCS#1) for RSA_PKCS1_* verification.
+        Ok(VerifyingKey { spki: spki.subject_public_key.data.to_vec() })
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 signature; SHA-1 only when the caller allows it.
@@ -154,6 +165,25 @@ pub(crate) mod tests {
         assert!(key.verify(false, b"hello", &sig));
         assert!(!key.verify(false, b"hellO", &sig));
         assert!(!key.verify(true, b"hello", &sig), "a SHA-256 signature is not a SHA-1 one");
-        assert!(VerifyingKey::from_certificate(b"not a certificate").is_err());
+        let refused = VerifyingKey::from_certificate(b"not a certificate").unwrap_err();
+        assert!(refused.starts_with("not an X.509 certificate"), "{refused}");
+    }
+
+    /// A version 1 certificate and its key, as lasso's `mellon_create_metadata` writes them (no extensions).
+    #[test]
+    fn a_version_1_certificate_gives_its_key() {
+        let cert = pem_certificates(include_str!("testdata/x509v1.crt")).remove(0);
+        let key_pem = include_str!("testdata/x509v1.key");
+        let b64: String = key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let kp = aws_lc_rs::rsa::KeyPair::from_pkcs8(&STANDARD.decode(b64).unwrap()).unwrap();
+        let mut sig = vec![0; kp.public_modulus_len()];
+        kp.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), b"xin chao", &mut sig)
+            .unwrap();
+        let key = VerifyingKey::from_certificate(&cert).unwrap();
+        assert!(key.verify(false, b"xin chao", &sig));
+        assert!(!key.verify(false, b"xin chaO", &sig));
+        let mut trailing = cert.clone();
+        trailing.push(0);
+        assert!(VerifyingKey::from_certificate(&trailing).is_err());
     }
 }

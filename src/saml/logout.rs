@@ -26,6 +26,8 @@ use crate::store::{Grant, Session};
 /// The `client_id` prefix of the grants that record SAML participants.
 pub const GRANT_PREFIX: &str = "saml:";
 const MAX_AGE_SECS: u64 = 600;
+/// The `scope` of a participant grant whose SP was given a transient NameID.
+const TRANSIENT_SCOPE: &str = "saml transient";
 
 /// A checked LogoutRequest from an SP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,10 @@ pub struct LogoutRequest {
     pub name_id: String,
     pub session_indexes: Vec<String>,
     pub relay_state: Option<String>,
+    /// Whether the SP signed it. An unsigned one (SimpleSAMLphp's default) is anyone's to send, so the person
+    /// confirms it first, as an OIDC logout without `id_token_hint` (SAML Profiles §4.4.3.1).
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// What the browser gets: frames that log the other apps out, then the LogoutResponse to the initiator.
@@ -46,18 +52,42 @@ pub struct SloOutcome {
     pub redirect: String,
 }
 
-/// Records that `sp` received an assertion in `session`, for Single Logout.
+/// The id of the grant recording that `sp` took part in session `sid`: derived, so that whether an SP took part
+/// is one read by id (no store change, no scan of the session's grants).
+fn participant_id(sid: &str, sp: &str) -> String {
+    let digest = crate::oidc::sha256(format!("saml-participant\0{sid}\0{sp}").as_bytes());
+    format!("saml-{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &digest[..18]))
+}
+
+/// Whether `sp` received an assertion in `session`.
+pub(super) async fn is_participant(
+    provider: &Provider,
+    sp: &ServiceProvider,
+    session: &Session,
+) -> Result<bool, Error> {
+    Ok(provider.store.grant(&participant_id(&session.id, &sp.entity_id)).await?.is_some())
+}
+
+/// Records that `sp` received an assertion in `session`, for Single Logout (once per session and SP).
+/// The grant's `scope` says which NameID format the SP was given: `saml` (its configured one) or
+/// `saml transient`, so its LogoutRequest names it the same way.
 pub async fn record_participant(
     provider: &Provider,
     sp: &ServiceProvider,
     session: &Session,
     user: &User,
+    format: NameIdFormat,
 ) -> Result<(), Error> {
+    let scope = if format == NameIdFormat::Transient { TRANSIENT_SCOPE } else { "saml" };
+    let id = participant_id(&session.id, &sp.entity_id);
+    if provider.store.grant(&id).await?.is_some_and(|g| g.scope == scope) {
+        return Ok(());
+    }
     let grant = Grant {
-        id: crate::oidc::random_id(),
+        id,
         client_id: format!("{GRANT_PREFIX}{}", sp.entity_id),
         sid: Some(session.id.clone()),
-        scope: "saml".into(),
+        scope: scope.into(),
         auth_time: session.auth_time,
         user: Some(user.clone()),
         refresh_hash: None,
@@ -68,15 +98,13 @@ pub async fn record_participant(
 }
 
 impl Saml {
-    /// Takes a LogoutRequest off the wire: from a registered SP, signed (SAML Profiles §4.4.4.1), fresh, to us.
+    /// Takes a LogoutRequest off the wire: from a registered SP, fresh, to us; its signature checked when it has
+    /// one (an unsigned one is kept as such: the person confirms it before anything ends).
     pub fn logout_request(&self, inbound: &Inbound, now: u64) -> Result<LogoutRequest, SamlError> {
         let received = self.receive(inbound, "SAMLRequest")?;
         let root = &received.root;
         if !root.is(ns::PROTOCOL, "LogoutRequest") {
             return Err(SamlError::Invalid("not a LogoutRequest".into()));
-        }
-        if !received.signed {
-            return Err(SamlError::Unsigned);
         }
         self.check_freshness(root, &self.slo_url(), now, MAX_AGE_SECS)?;
         if root.get("NotOnOrAfter").and_then(time::parse).is_some_and(|t| t + self.config.clock_skew_secs <= now) {
@@ -90,19 +118,45 @@ impl Saml {
             name_id: name_id.text_content(),
             session_indexes: root.all(ns::PROTOCOL, "SessionIndex").map(Element::text_content).collect(),
             relay_state: received.relay_state.clone(),
+            signed: received.signed,
         })
     }
 
-    /// Accepts an SP's LogoutResponse to one of our front-channel requests (it only has to come from an SP).
-    pub fn logout_response(&self, inbound: &Inbound) -> Result<String, SamlError> {
+    /// The answer when the person declines to sign out on the confirmation page: a LogoutResponse saying the
+    /// request was denied, to the SP's registered logout URL (never a dead end).
+    pub fn declined_logout(
+        &self,
+        provider: &Provider,
+        req: &LogoutRequest,
+        ctx: &RequestContext,
+    ) -> Result<String, Error> {
+        let sp = self.sps.get(&req.sp).cloned().ok_or(Error::UnknownClient)?;
+        provider.audit.record(ctx, Event::new("saml_logout_declined").client(&sp.entity_id));
+        let code = [status::RESPONDER, status::REQUEST_DENIED];
+        let now = provider.clock.now();
+        self.logout_response_url(&provider.keys.current(), &sp, &req.id, &code, req.relay_state.as_deref(), now)
+    }
+
+    /// Accepts an SP's LogoutResponse only when it is signed and answers a LogoutRequest we sent to that SP
+    /// (its `InResponseTo` carries our tag, see [`super::secret`]). Accepting one changes nothing either way: the
+    /// session ended before our request was sent.
+    pub fn logout_response(&self, keys: &KeySet, inbound: &Inbound, now: u64) -> Result<String, SamlError> {
         let received = self.receive(inbound, "SAMLResponse")?;
         if !received.root.is(ns::PROTOCOL, "LogoutResponse") {
             return Err(SamlError::Invalid("not a LogoutResponse".into()));
         }
+        if !received.signed {
+            return Err(SamlError::UnsignedResponse);
+        }
+        let answers = received.root.get("InResponseTo").unwrap_or_default();
+        if !self.sent_logout_request(keys, &received.sp.entity_id, answers, now) {
+            return Err(SamlError::Unsolicited);
+        }
         Ok(received.sp.entity_id.clone())
     }
 
-    /// Ends the browser's session if the request names it, logging out every other participant.
+    /// Ends the browser's session if the request names it, logging out every other participant. The caller has
+    /// made sure an unsigned request was confirmed by the person first.
     pub async fn single_logout(
         &self,
         provider: &Provider,
@@ -112,11 +166,24 @@ impl Saml {
     ) -> Result<SloOutcome, Error> {
         let sp = self.sps.get(&req.sp).cloned().ok_or(Error::UnknownClient)?;
         let keys = provider.keys.current();
-        let session = provider.session_for_cookie(cookie).await?;
+        let session = match provider.session_for_cookie(cookie).await? {
+            Some(s) if !is_participant(provider, &sp, &s).await? => {
+                // An SP that never received an assertion in this session has no say over it.
+                let event = Event::new("saml_request_refused").client(&sp.entity_id).reason("not_a_participant");
+                provider.audit.record(ctx, event.account(&s.account).sid(&s.id));
+                let code = [status::REQUESTER, status::REQUEST_DENIED];
+                let now = provider.clock.now();
+                let redirect = self.logout_response_url(&keys, &sp, &req.id, &code, req.relay_state.as_deref(), now)?;
+                return Ok(SloOutcome { ended: false, frames: Vec::new(), redirect });
+            }
+            other => other,
+        };
         let (code, frames, ended): (&[&str], Vec<String>, bool) = match session {
             // Nothing to end: the person is signed out already, which is what the SP wants.
             None => (&[status::SUCCESS], Vec::new(), false),
-            Some(s) if names(&sp, req, &s) => {
+            // Never without the SP's signature or the person's confirmation (see `LogoutRequest::signed`).
+            Some(_) if !req.signed => (&[status::REQUESTER, status::REQUEST_DENIED], Vec::new(), false),
+            Some(s) if self.names(&keys, &sp, req, &s) => {
                 let event = Event::new("logout").client(&sp.entity_id);
                 match provider.end_session_in_full(&s.id, ctx, event).await? {
                     Some(ended) => {
@@ -151,7 +218,15 @@ impl Saml {
             }
             seen.push(entity_id);
             let (Some(sp), Some(user)) = (self.sps.get(entity_id), &grant.user) else { continue };
-            match self.logout_request_url(keys, sp, &sp.name_id(user), &ended.session.id, now) {
+            let format = if grant.scope == TRANSIENT_SCOPE { NameIdFormat::Transient } else { sp.name_id_format };
+            let name_id = match self.name_id_value(keys, format, sp, user, &ended.session.id) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(sp = %entity_id, error = %e, "no NameID for the LogoutRequest");
+                    continue;
+                }
+            };
+            match self.logout_request_url(keys, sp, (format, &name_id), &ended.session.id, now) {
                 Ok(Some(url)) => out.push(url),
                 Ok(None) => tracing::info!(sp = %entity_id, "SAML participant has no SingleLogoutService"),
                 Err(e) => tracing::error!(sp = %entity_id, error = %e, "LogoutRequest not signed"),
@@ -164,19 +239,19 @@ impl Saml {
         &self,
         keys: &KeySet,
         sp: &ServiceProvider,
-        name_id_value: &str,
+        (format, name_id_value): (NameIdFormat, &str),
         session_index: &str,
         now: u64,
     ) -> Result<Option<String>, Error> {
         let Some(location) = &sp.slo_url else { return Ok(None) };
         let request = Element::new("samlp", ns::PROTOCOL, "LogoutRequest")
-            .attr("ID", new_id())
+            .attr("ID", self.logout_request_id(keys, &sp.entity_id, now)?)
             .attr("Version", "2.0")
             .attr("IssueInstant", time::format(now))
             .attr("Destination", location.as_str())
             .attr("NotOnOrAfter", time::format(now + self.config.assertion_ttl_secs))
             .child(Element::new("saml", ns::ASSERTION, "Issuer").text(self.entity_id.as_str()))
-            .child(name_id(self, sp, name_id_value))
+            .child(name_id(self, sp, format, name_id_value))
             .child(Element::new("samlp", ns::PROTOCOL, "SessionIndex").text(session_index));
         let xml = super::c14n::canonicalize(&request, None, &[]);
         let (key, _) = self.credential(keys)?;
@@ -210,12 +285,16 @@ impl Saml {
     }
 }
 
-/// Whether a LogoutRequest from `sp` is about `session`: the NameID we would give this SP for the session's
-/// account, and (when named) the session's index.
-fn names(sp: &ServiceProvider, req: &LogoutRequest, session: &Session) -> bool {
-    let expected = match sp.name_id_format {
-        NameIdFormat::Email => &session.account,
-        NameIdFormat::Persistent => &session.subject,
-    };
-    req.name_id == *expected && (req.session_indexes.is_empty() || req.session_indexes.contains(&session.id))
+impl Saml {
+    /// Whether a LogoutRequest from `sp` is about `session`: the NameID we gave this SP for the session's
+    /// account, and (when named) the session's index.
+    fn names(&self, keys: &KeySet, sp: &ServiceProvider, req: &LogoutRequest, session: &Session) -> bool {
+        // Any SP may have been given a transient NameID (it asked for one), whatever its configured format.
+        let known = match sp.name_id_format {
+            NameIdFormat::Email => req.name_id == session.account,
+            NameIdFormat::Persistent => req.name_id == session.subject,
+            NameIdFormat::Transient => false,
+        } || self.transient_name_ids(keys, &session.id, &sp.entity_id).contains(&req.name_id);
+        known && (req.session_indexes.is_empty() || req.session_indexes.contains(&session.id))
+    }
 }

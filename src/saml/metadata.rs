@@ -43,7 +43,7 @@ pub fn idp(entity_id: &str, issuer: &str, certificates: &[Vec<u8>]) -> String {
         POST,
         super::SLO_PATH,
     ));
-    for format in [NameIdFormat::Email, NameIdFormat::Persistent] {
+    for format in NameIdFormat::ALL {
         descriptor = descriptor.child(md("NameIDFormat").text(format.urn()));
     }
     descriptor = descriptor.child(endpoint("SingleSignOnService", REDIRECT, super::SSO_PATH)).child(endpoint(
@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(m.certificates.len(), 1, "the encryption key is not a signing key");
         assert!(m.certificates[0].contains("MIIB"));
         assert_eq!(m.authn_requests_signed, Some(true));
-        assert_eq!(m.name_id_format, Some(NameIdFormat::Persistent));
+        assert_eq!(m.name_id_format, Some(NameIdFormat::Transient), "the first format named, as lasso reads it");
         assert!(parse_sp(b"<r/>").is_err());
     }
 

@@ -17,8 +17,12 @@ pub mod dsig;
 pub mod logout;
 pub mod metadata;
 pub mod pending;
+#[cfg(test)]
+mod props;
 pub mod response;
+pub mod secret;
 pub mod sp;
+pub mod sp_add;
 pub mod time;
 pub mod xml;
 
@@ -31,6 +35,7 @@ use sp::{ServiceProvider, ServiceProviders};
 use xml::{Element, XmlError};
 
 use crate::config::saml::SamlConfig;
+use crate::directory::User;
 use crate::error::Error;
 use crate::keys::{Alg, Key, KeySet};
 
@@ -41,6 +46,8 @@ pub const SLO_PATH: &str = "/saml/slo";
 /// Where the sign-in form posts back for a SAML request, and where a request parked across a redirect resumes.
 pub const LOGIN_PATH: &str = "/saml/login";
 pub const CONTINUE_PATH: &str = "/saml/continue";
+/// Where the logout confirmation page (for an unsigned LogoutRequest) posts the person's answer.
+pub const SLO_CONFIRM_PATH: &str = "/saml/slo/confirm";
 
 /// XML namespaces.
 pub mod ns {
@@ -58,6 +65,7 @@ pub mod status {
     pub const NO_PASSIVE: &str = "urn:oasis:names:tc:SAML:2.0:status:NoPassive";
     pub const INVALID_NAME_ID_POLICY: &str = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
     pub const UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
+    pub const REQUEST_DENIED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied";
 }
 
 /// How the person is named to an SP.
@@ -67,6 +75,8 @@ pub enum NameIdFormat {
     Email,
     /// The directory's stable id (`entryUUID`), the same `sub` OIDC apps see.
     Persistent,
+    /// An opaque value for one SP within one SSO session (SAML Core §8.3.8), see [`secret`].
+    Transient,
 }
 
 pub const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
@@ -76,11 +86,27 @@ impl NameIdFormat {
         match self {
             NameIdFormat::Email => "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
             NameIdFormat::Persistent => "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+            NameIdFormat::Transient => "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
         }
     }
 
     pub fn from_urn(urn: &str) -> Option<NameIdFormat> {
-        [NameIdFormat::Email, NameIdFormat::Persistent].into_iter().find(|f| f.urn() == urn)
+        NameIdFormat::ALL.into_iter().find(|f| f.urn() == urn)
+    }
+
+    pub const ALL: [NameIdFormat; 3] = [NameIdFormat::Email, NameIdFormat::Persistent, NameIdFormat::Transient];
+
+    /// The name in `name_id_format` of an SP entry.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            NameIdFormat::Email => "emailAddress",
+            NameIdFormat::Persistent => "persistent",
+            NameIdFormat::Transient => "transient",
+        }
+    }
+
+    pub fn from_config_name(name: &str) -> Option<NameIdFormat> {
+        NameIdFormat::ALL.into_iter().find(|f| f.config_name() == name)
     }
 }
 
@@ -99,6 +125,10 @@ pub enum SamlError {
     Signature(#[from] DsigError),
     #[error("this service provider must sign its requests")]
     Unsigned,
+    #[error("a LogoutResponse must be signed")]
+    UnsignedResponse,
+    #[error("this LogoutResponse answers no LogoutRequest we sent to this service provider")]
+    Unsolicited,
     #[error("{0}")]
     Invalid(String),
 }
@@ -111,6 +141,8 @@ impl SamlError {
             SamlError::UnregisteredAcs => "unregistered_acs_url",
             SamlError::Signature(_) => "bad_signature",
             SamlError::Unsigned => "unsigned_request",
+            SamlError::UnsignedResponse => "unsigned_response",
+            SamlError::Unsolicited => "unsolicited_response",
             SamlError::Binding(_) | SamlError::Xml(_) | SamlError::Invalid(_) => "malformed_request",
         }
     }
@@ -151,6 +183,8 @@ pub struct Saml {
     pub config: SamlConfig,
     /// Certificates already read or made, by key id.
     certificates: Mutex<HashMap<String, Vec<u8>>>,
+    /// The secrets derived from each key (see [`secret`]), by key id.
+    secrets: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl Saml {
@@ -162,6 +196,7 @@ impl Saml {
             sps: ServiceProviders::new(&config.service_providers)?,
             config: config.clone(),
             certificates: Mutex::default(),
+            secrets: Mutex::default(),
         };
         saml.certificates_of(keys).map_err(|e| e.to_string())?;
         Ok(saml)
@@ -183,6 +218,22 @@ impl Saml {
         let der = cert::ensure(key)?;
         known.insert(key.kid.clone(), der.clone());
         Ok(der)
+    }
+
+    /// The NameID value (in `format`) `sp` knows `user` by in the SSO session `sid`.
+    pub fn name_id_value(
+        &self,
+        keys: &KeySet,
+        format: NameIdFormat,
+        sp: &ServiceProvider,
+        user: &User,
+        sid: &str,
+    ) -> Result<String, Error> {
+        match format {
+            NameIdFormat::Email => Ok(user.mail.clone()),
+            NameIdFormat::Persistent => Ok(user.id.clone()),
+            NameIdFormat::Transient => self.transient_name_id(keys, sid, &sp.entity_id),
+        }
     }
 
     /// Certificates of every RS256 key, the signing one first (retired ones stay published, like the JWKS).
@@ -222,6 +273,20 @@ impl Saml {
             Inbound::Post { .. } => dsig::verify(&root, &sp.keys, self.config.allow_sha1)?,
         };
         Ok(Received { root, sp, relay_state, signed })
+    }
+
+    /// The registered SP a message says it comes from, when it can be read at all: the audit trail names the SP
+    /// of every message, refused ones included (its signature may not have been checked: a claim, not a fact).
+    pub fn claimed_sp(&self, inbound: &Inbound) -> Option<String> {
+        let xml = match inbound {
+            Inbound::Redirect(q) => {
+                let value = q.get("SAMLRequest").or_else(|| q.get("SAMLResponse"))?;
+                binding::decode_redirect(&value).ok()?
+            }
+            Inbound::Post { message, .. } => binding::decode_post(message).ok()?,
+        };
+        let issuer = xml::parse(&xml).ok()?.first(ns::ASSERTION, "Issuer")?.text_content();
+        self.sps.get(&issuer).map(|sp| sp.entity_id.clone())
     }
 
     /// Checks a received message's `IssueInstant` (within the allowed skew, not older than `max_age`) and

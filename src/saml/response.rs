@@ -29,19 +29,21 @@ pub struct AssertionFor<'a> {
     /// The AuthnRequest's ID (absent for an unsolicited response).
     pub in_response_to: Option<&'a str>,
     pub acs_url: &'a str,
+    /// The NameID format the SP gets (see [`super::authn::AuthnRequest::name_id_format`]).
+    pub format: NameIdFormat,
     pub user: &'a User,
     pub session: &'a Session,
     pub now: u64,
 }
 
 /// The NameID element naming `user` to `sp`.
-pub fn name_id(saml_idp: &Saml, sp: &ServiceProvider, value: &str) -> Element {
-    let el = saml("NameID").attr("Format", sp.name_id_format.urn());
-    let el = match sp.name_id_format {
+pub fn name_id(saml_idp: &Saml, sp: &ServiceProvider, format: NameIdFormat, value: &str) -> Element {
+    let el = saml("NameID").attr("Format", format.urn());
+    let el = match format {
         NameIdFormat::Persistent => {
             el.attr("NameQualifier", saml_idp.entity_id.as_str()).attr("SPNameQualifier", sp.entity_id.as_str())
         }
-        NameIdFormat::Email => el,
+        NameIdFormat::Email | NameIdFormat::Transient => el,
     };
     el.text(value)
 }
@@ -77,7 +79,8 @@ impl Saml {
         if let Some(id) = g.in_response_to {
             confirmation_data = confirmation_data.attr("InResponseTo", id);
         }
-        let subject = saml("Subject").child(name_id(self, g.sp, &g.sp.name_id(g.user))).child(
+        let value = self.name_id_value(keys, g.format, g.sp, g.user, &g.session.id)?;
+        let subject = saml("Subject").child(name_id(self, g.sp, g.format, &value)).child(
             saml("SubjectConfirmation")
                 .attr("Method", "urn:oasis:names:tc:SAML:2.0:cm:bearer")
                 .child(confirmation_data),

@@ -72,8 +72,8 @@ impl ServiceProvider {
             return Err(format!("{entity_id}: certificate is not a PEM certificate"));
         }
         let name_id_format = match c.name_id_format.as_deref() {
-            Some("persistent") => NameIdFormat::Persistent,
-            Some(_) => NameIdFormat::Email,
+            Some(name) => NameIdFormat::from_config_name(name)
+                .ok_or_else(|| format!("{entity_id}: name_id_format must be emailAddress, persistent or transient"))?,
             None => meta.as_ref().and_then(|m| m.name_id_format).unwrap_or(NameIdFormat::Email),
         };
         let want_authn_requests_signed = c
@@ -101,14 +101,6 @@ impl ServiceProvider {
             require_mfa: c.require_mfa,
             entity_id,
         })
-    }
-
-    /// The NameID this SP knows the person by.
-    pub fn name_id(&self, user: &User) -> String {
-        match self.name_id_format {
-            NameIdFormat::Email => user.mail.clone(),
-            NameIdFormat::Persistent => user.id.clone(),
-        }
     }
 
     /// The attributes released to this SP, with names from the LDAP/eduPerson OIDs (SAML2Int's `uri` format).
@@ -146,10 +138,7 @@ pub fn config_entry(metadata_xml: &[u8], name: Option<String>) -> Result<String,
         slo_url: m.slo_url,
         slo_response_url: m.slo_response_url,
         certificate: (!m.certificates.is_empty()).then(|| m.certificates.concat()),
-        name_id_format: Some(match m.name_id_format.unwrap_or(NameIdFormat::Email) {
-            NameIdFormat::Email => "emailAddress".into(),
-            NameIdFormat::Persistent => "persistent".into(),
-        }),
+        name_id_format: Some(m.name_id_format.unwrap_or(NameIdFormat::Email).config_name().into()),
         want_authn_requests_signed: m.authn_requests_signed,
         ..Default::default()
     };
@@ -220,7 +209,7 @@ mod tests {
             unit: None,
             kind: MailboxKind::Personal,
         };
-        assert_eq!(sp.name_id(&user), "b563");
+        assert_eq!(sp.name_id_format, NameIdFormat::Persistent);
         let attrs = sp.attributes(&user);
         assert_eq!(attrs.len(), 2, "sn has no value, so it is left out");
         assert_eq!(attrs[0].values, ["Nguyễn Văn Dũng"]);

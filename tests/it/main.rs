@@ -35,6 +35,7 @@ mod rp;
 mod saml;
 mod saml_logout;
 mod saml_sp;
+mod saml_transient;
 mod sentinel;
 mod shared_store;
 mod store_index;

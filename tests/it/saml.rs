@@ -249,6 +249,10 @@ async fn sp_add_registers_a_real_sp_from_its_metadata() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let entry = String::from_utf8(out.stdout).unwrap();
     assert!(entry.starts_with("[[saml.service_providers]]") && entry.contains(&sp.acs), "{entry}");
+    // What the SP will get, on stderr (stdout stays TOML): pysaml2's metadata asks for emailAddress, signs.
+    let notes = String::from_utf8_lossy(&out.stderr);
+    assert!(notes.contains("note: NameID emailAddress") && notes.contains("note: attributes mail"), "{notes}");
+    assert!(!notes.contains("warning:"), "{notes}");
     let parsed: Config =
         figment::Figment::from(<figment::providers::Toml as figment::providers::Format>::string(&entry))
             .extract()

@@ -15,7 +15,7 @@ use crate::browser::Page;
 const INSTALL: &str = "run `bash .ci/test` (it installs xmlsec1 and pysaml2 into target/saml-venv)";
 
 /// The Python with pysaml2: `DANANG_SSO_SAML_PYTHON`, or the venv `.ci/test` makes.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let python = std::env::var_os("DANANG_SSO_SAML_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/saml-venv/bin/python"));

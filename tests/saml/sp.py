@@ -7,8 +7,9 @@ the IdP sends back. Every command prints one JSON object; a refused message exit
     sp.py init WORKDIR ENTITY_ID BASE_URL          key, certificate, sp.json, sp-metadata.xml
     sp.py metadata WORKDIR                          the SP's metadata (after WORKDIR/idp.xml exists too)
     sp.py authn WORKDIR [--binding redirect|post] [--unsigned] [--force] [--passive] [--acs URL] [--relay-state RS]
+                    [--name-id-format emailAddress|transient]
     sp.py response WORKDIR REQUEST_ID               stdin: {"SAMLResponse": ..., "RelayState": ...}
-    sp.py logout WORKDIR NAME_ID SESSION_INDEX [--binding redirect|post]
+    sp.py logout WORKDIR NAME_ID SESSION_INDEX [--binding redirect|post] [--unsigned] [--format emailAddress|transient]
     sp.py logout-request WORKDIR URL                an IdP LogoutRequest (Redirect binding) the browser was sent to
     sp.py logout-response WORKDIR URL               the IdP's LogoutResponse to our LogoutRequest
 """
@@ -30,7 +31,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_TRANSIENT, NameID
 from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -138,6 +139,8 @@ def authn(args):
         extra["is_passive"] = "true"
     if args.acs:
         extra["assertion_consumer_service_url"] = args.acs
+    if args.name_id_format:
+        extra["nameid_format"] = FORMATS[args.name_id_format]
     request_id, info = c.prepare_for_authenticate(
         entityid=idp_entity(c),
         relay_state=args.relay_state,
@@ -181,8 +184,8 @@ def logout(args):
     idp = idp_entity(c)
     binding = BINDINGS[args.binding]
     destination = c.metadata.single_logout_service(idp, binding, "idpsso")[0]["location"]
-    name_id = NameID(text=args.name_id, format=NAMEID_FORMAT_EMAILADDRESS)
-    sign_xml = binding == BINDING_HTTP_POST
+    name_id = NameID(text=args.name_id, format=FORMATS[args.format])
+    sign_xml = binding == BINDING_HTTP_POST and not args.unsigned
     request_id, request = c.create_logout_request(
         destination,
         idp,
@@ -193,7 +196,7 @@ def logout(args):
         digest_alg=DIGEST_SHA256,
     )
     info = c.apply_binding(
-        binding, str(request), destination, relay_state="ve-trang-chu", sign=True, sigalg=SIG_RSA_SHA256
+        binding, str(request), destination, relay_state="ve-trang-chu", sign=not args.unsigned, sigalg=SIG_RSA_SHA256
     )
     out(message_out(info, request_id))
 
@@ -242,6 +245,9 @@ def logout_response(args):
     )
 
 
+FORMATS = {"emailAddress": NAMEID_FORMAT_EMAILADDRESS, "transient": NAMEID_FORMAT_TRANSIENT}
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command", required=True)
@@ -259,6 +265,7 @@ def main():
     s.add_argument("--passive", action="store_true")
     s.add_argument("--acs")
     s.add_argument("--relay-state", default="")
+    s.add_argument("--name-id-format", choices=["emailAddress", "transient"])
     s = sub.add_parser("response")
     s.add_argument("workdir")
     s.add_argument("request_id")
@@ -267,6 +274,8 @@ def main():
     s.add_argument("name_id")
     s.add_argument("session_index")
     s.add_argument("--binding", default="redirect", choices=BINDINGS)
+    s.add_argument("--unsigned", action="store_true")
+    s.add_argument("--format", default="emailAddress", choices=["emailAddress", "transient"])
     s = sub.add_parser("logout-request")
     s.add_argument("workdir")
     s.add_argument("url")

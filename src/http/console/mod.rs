@@ -191,10 +191,9 @@ fn bad_query() -> Response {
 
 /// `YYYY-MM-DD HH:MM` in Vietnam time, for the pages.
 pub fn vn_time(unix: u64) -> String {
-    let local = unix as i64 + crate::calendar::VN_OFFSET_SECS;
-    let (y, m, d) = crate::audit::civil_from_days(local.div_euclid(86_400));
-    let rem = local.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    let day = crate::calendar::Day::of_unix(unix);
+    let rem = (unix as i64 + crate::calendar::VN_OFFSET_SECS).rem_euclid(86_400);
+    format!("{day} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
 }
 
 /// An audit line's UTC `time` shown in Vietnam time (as written when it cannot be read).

@@ -14,5 +14,6 @@ mod limits;
 mod metrics;
 mod redirects;
 mod refresh;
+mod saml;
 mod support;
 mod throttle;

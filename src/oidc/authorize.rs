@@ -375,7 +375,7 @@ impl Provider {
         )?;
         self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
         if cookie.is_some() {
-            self.keep_sessions_within_ceiling(&session.account, &session.id, ctx).await?;
+            self.keep_sessions_within_ceiling(&session, ctx).await?;
         }
         let response = code.map(|(_, _, response)| response);
         Ok(SignIn::Success { session, cookie, user: Box::new(user), response })

@@ -8,21 +8,28 @@
 use super::Provider;
 use crate::audit::{Event, RequestContext};
 use crate::error::Error;
+use crate::store::Session;
 
 impl Provider {
     /// Ends the account's oldest sessions so that at most `max_per_account` stay live, never `newest` (the
-    /// session just started). Costs O(log n) in the store for the check, plus one ending per session past it.
+    /// session just started) nor one started in the same second (expiries are in seconds, so among those
+    /// "oldest" is unknown, and one may be a concurrent sign-in whose code is not yet exchanged): a burst may
+    /// pass the ceiling for a second, the next sign-in trims it. O(log n) in the store, plus one read and one
+    /// ending per session past it.
     pub(crate) async fn keep_sessions_within_ceiling(
         &self,
-        account: &str,
-        newest: &str,
+        newest: &Session,
         ctx: &RequestContext,
     ) -> Result<(), Error> {
         let max = self.session.max_per_account.max(1);
-        // One more than needed: sessions ending in the same second tie, and `newest` may be among them.
-        let oldest = self.store.sessions_beyond(account, max - 1).await?;
+        // One more than needed: `newest` may be among them.
+        let oldest = self.store.sessions_beyond(&newest.account, max - 1).await?;
         let excess = oldest.len().saturating_sub(1);
-        for sid in oldest.iter().filter(|sid| *sid != newest).take(excess) {
+        for sid in oldest.iter().filter(|sid| **sid != newest.id).take(excess) {
+            let Some(session) = self.store.session(sid).await? else { continue };
+            if session.expires_at >= newest.expires_at {
+                continue;
+            }
             self.end_session(sid, ctx, Event::new("session_ended").reason("too_many_sessions")).await?;
         }
         Ok(())

@@ -217,8 +217,14 @@ pub trait Store: Send + Sync {
     /// Live sessions of an account (for incident response).
     async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError>;
     /// The ids of an account's live sessions beyond the `keep` that expire last, soonest-expiring (oldest) first:
-    /// the ones to end so the account keeps at most `keep` (`[session] max_per_account`). Costs O(log n + k).
-    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError>;
+    /// the ones to end so the account keeps at most `keep` (`[session] max_per_account`). The adapters answer in
+    /// O(log n + k) from their expiry-ordered index; this default (for wrappers) reads the account's sessions.
+    async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let mut sessions = self.sessions_of(account).await?;
+        sessions.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
+        let beyond = sessions.len().saturating_sub(keep);
+        Ok(sessions.into_iter().take(beyond).map(|s| s.id).collect())
+    }
     /// Ends a session and revokes every grant made in it; returns them so their clients can be told.
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError>;
 

@@ -87,16 +87,52 @@ pub fn secret_hash(secret: &str) -> String {
     B64.encode(sha256(secret.as_bytes()))
 }
 
-/// A new session cookie secret for `account`: its locality tag (`store::account_tag`), `~`, 256 random bits.
+/// A new session cookie secret for `account`: its locality tag (`store::account_tag`), `~`, the millisecond of
+/// the second it was made in ([`SESSION_TIME_DIGITS`] digits), 256 random bits. Indexes order an account's
+/// sessions by expiry, in whole seconds, then by id: the millisecond makes sessions that expire in the same second
+/// sort in the order they were made, so `[session] max_per_account` ends the oldest, never a brand-new one whose
+/// code is still on its way to the app.
 pub fn new_session_secret(account: &str) -> String {
-    crate::store::tagged(&crate::store::account_tag(account), &random_token())
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let made = format!("{:03}", now.subsec_millis());
+    crate::store::tagged(&crate::store::account_tag(account), &format!("{made}{}", random_token()))
 }
 
-/// The session id (`sid`) a cookie secret stands for: the secret's locality tag, `~`, the secret's hash; just the
-/// hash for a secret without a tag (the secret itself never reaches the store).
+/// Digits of a session secret's making millisecond.
+const SESSION_TIME_DIGITS: usize = 3;
+
+/// The session id (`sid`) a cookie secret stands for: the secret's locality tag, `~`, its making millisecond,
+/// the secret's hash; just the hash for a secret without a tag (the secret itself never reaches the store).
 pub fn session_id(secret: &str) -> String {
     match secret.split_once(crate::store::TAG_SEPARATOR) {
-        Some((tag, _)) => crate::store::tagged(tag, &secret_hash(secret)),
+        Some((tag, rest)) => {
+            // The making time stays in front of the hash, so ids sort as the secrets were made.
+            let made = rest.get(..SESSION_TIME_DIGITS).filter(|t| t.bytes().all(|b| b.is_ascii_digit()));
+            crate::store::tagged(tag, &format!("{}{}", made.unwrap_or_default(), secret_hash(secret)))
+        }
         None => secret_hash(secret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_made_in_one_second_sort_in_the_order_they_were_made() {
+        // Two secrets at least 2 ms apart within one second (retried when a second boundary falls between them).
+        let (first, second) = loop {
+            let first = new_session_secret("dungnv@danang.gov.vn");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let second = new_session_secret("dungnv@danang.gov.vn");
+            if first[9..12] < second[9..12] {
+                break (first, second);
+            }
+        };
+        let (a, b) = (session_id(&first), session_id(&second));
+        assert!(a < b, "{a} then {b}");
+        assert_eq!(crate::store::tag_of(&a), crate::store::tag_of(&b), "one account, one locality tag");
+        assert!(!a.contains(&first[first.len() - 20..]), "the secret itself never shows in the id");
+        assert_eq!(session_id("untagged-secret"), secret_hash("untagged-secret"));
     }
 }

@@ -24,7 +24,7 @@ fn cluster_config(cluster: &Cluster, admin_port: Option<u16>) -> Config {
     config.store.timeout_ms = 1000;
     if let Some(port) = admin_port {
         config.admin.listen = Some(format!("127.0.0.1:{port}"));
-        config.admin.token = Some("operator-token".into());
+        config.admin.token = Some("operator-token-of-the-it-centre-2026".into());
     }
     config
 }
@@ -70,7 +70,7 @@ async fn two_instances_share_a_cluster_and_its_sessions_survive_a_master_failove
     let (user, mut browser, token) = people.remove(0);
     let done: Value = http()
         .post(format!("http://127.0.0.1:{admin_port}/admin/sessions/revoke"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-the-it-centre-2026")
         .json(&json!({"account": format!("{user}@danang.gov.vn"), "operator": "it-centre"}))
         .send()
         .await

@@ -26,7 +26,7 @@ async fn metrics_move_after_a_sign_in() {
     let metrics = format!("{}/metrics", app.url);
     let before = metrics_text(&metrics).await;
     let success = r#"danang_sso_sign_ins_total{result="success",reason="none"}"#;
-    let refused = r#"danang_sso_sign_ins_total{result="refused",reason="wrong_password"}"#;
+    let refused = r#"danang_sso_sign_ins_total{result="refused",reason="bad_credentials"}"#;
     let issued = r#"danang_sso_tokens_issued_total{grant_type="authorization_code",client="portal"}"#;
     let refreshed = r#"danang_sso_tokens_issued_total{grant_type="refresh_token",client="portal"}"#;
     let token_requests = r#"danang_sso_http_request_duration_seconds_count{route="/token",method="POST",status="200"}"#;

@@ -26,7 +26,7 @@ fn production_config(slapd: &Slapd, redis: &Redis, admin_port: u16) -> Config {
     config.directory.kind = DirectoryKind::Ldap;
     config.ldap = ldap_config(slapd);
     config.admin.listen = Some(format!("127.0.0.1:{admin_port}"));
-    config.admin.token = Some("operator-token".into());
+    config.admin.token = Some("operator-token-of-the-it-centre-2026".into());
     config
 }
 
@@ -74,7 +74,7 @@ async fn slapd_and_redis_together_sign_in_sso_refresh_logout_and_incident_revoca
     let admin = format!("http://127.0.0.1:{admin_port}/admin");
     let done: Value = http()
         .post(format!("{admin}/sessions/revoke"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-the-it-centre-2026")
         .json(&json!({"account": ACCOUNT, "operator": "it-centre"}))
         .send()
         .await

@@ -54,6 +54,7 @@ fn expected(from: Day, to: Day) -> String {
         "unit,Sở Thông tin và Truyền thông,,0,0,0,3,F,T",
         "unit,Văn phòng UBND thành phố,,1,3,1,2,F,T",
         "app,Cổng thông tin điện tử,portal,3,4,3,,F,T",
+        "app,Một cửa điện tử,mot-cua,0,0,0,,F,T",
         "app,Quản lý văn bản điều hành,vanban,1,2,2,,F,T",
         "app,Tiếp dân trực tuyến,tiepdan,1,2,2,,F,T",
         "app,Ứng dụng thử,spa,0,0,0,,F,T",

@@ -48,6 +48,7 @@ async fn every_key_is_prefixed_and_expires_except_last_sign_ins() {
     });
     // `d`: the directory's last good answer about the account, for the outage grace.
     // `mfa`: the demo account's authenticator app, enrolled by the embedded defaults.
+    // `t`: the throttle's reservation for the client address (given back, kept until its window ends).
     let expected = [
         ("a", 1),
         ("ag", 1),
@@ -59,6 +60,7 @@ async fn every_key_is_prefixed_and_expires_except_last_sign_ins() {
         ("n", 1),
         ("s", 1),
         ("sg", 1),
+        ("t", 1),
     ];
     assert_eq!(kinds, BTreeMap::from(expected), "one session, two codes, two grants, …: {keys:?}");
     for key in &keys {

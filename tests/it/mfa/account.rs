@@ -141,7 +141,7 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     let port = crate::harness::free_port();
     let mut config = config_requiring_mfa_for_vanban();
     config.admin.listen = Some(format!("127.0.0.1:{port}"));
-    config.admin.token = Some("operator-token".into());
+    config.admin.token = Some("operator-token-of-at-least-32-characters".into());
     let app = TestApp::start_with(config).await;
     let admin = format!("http://127.0.0.1:{port}/admin");
     let mut browser = Browser::new();
@@ -149,7 +149,7 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     enrol_totp(&app, &mut browser).await;
     let listed: Value = http()
         .get(format!("{admin}/mfa?account=haltt"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-at-least-32-characters")
         .send()
         .await
         .unwrap()
@@ -161,7 +161,7 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     assert_eq!(denied.status(), 401);
     let reset: Value = http()
         .post(format!("{admin}/mfa/reset"))
-        .bearer_auth("operator-token")
+        .bearer_auth("operator-token-of-at-least-32-characters")
         .json(&json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}))
         .send()
         .await

@@ -229,11 +229,21 @@ impl Provider {
         operator: &str,
         ctx: &RequestContext,
     ) -> Result<Vec<&'static str>, Error> {
+        self.reset_mfa_noted(account, operator, None, ctx).await
+    }
+
+    /// [`Self::reset_mfa`] with the reason the staff member typed in the console, kept as the audit line's `note`.
+    pub async fn reset_mfa_noted(
+        &self,
+        account: &str,
+        operator: &str,
+        note: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<Vec<&'static str>, Error> {
         let mail = self.policy.normalize_login(account).unwrap_or_else(|_| account.trim().to_lowercase());
         let had = self.factors(&mail).await?.kinds();
         self.store.delete_mfa_factors(&mail).await?;
-        let event = Event { operator: Some(operator.to_owned()), ..Event::new("mfa_reset") };
-        self.audit.record(ctx, event.account(&mail).reason("operator_reset"));
+        self.audit.record(ctx, Event::new("mfa_reset").by(operator, note).account(&mail).reason("operator_reset"));
         Ok(had)
     }
 

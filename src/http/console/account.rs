@@ -1,5 +1,5 @@
 //! `GET /quan-tri/tai-khoan`: find an account (mailbox, name with or without diacritics, or unit) and see it —
-//! its directory entry, last sign-in and dormancy, live sessions, recent audit events — with the actions an
+//! its directory entry, last sign-in and dormancy, second factors, live sessions, recent audit events — with the actions an
 //! incident needs (each goes through the confirmation page of `actions`).
 
 use std::sync::Arc;
@@ -74,6 +74,10 @@ pub struct Shown {
     pub status: &'static str,
     pub last_sign_in: String,
     pub dormant: bool,
+    /// When the authenticator app (TOTP) was enrolled, if it is.
+    pub totp_since: Option<String>,
+    /// How many unused recovery codes are left (never the codes or the secret).
+    pub recovery_left: usize,
     pub sessions: Vec<SessionRow>,
     pub events: Vec<Entry>,
 }
@@ -179,6 +183,9 @@ async fn show(app: &App, mail: &str) -> Result<Shown, String> {
         None => "chưa ghi nhận lần nào".into(),
     };
     let dormant = p.policy.dormancy.is_dormant(now, last);
+    let factors = p.factors(&mail).await.map_err(|e| format!("Không đọc được yếu tố xác thực thứ hai: {e}"))?;
+    let totp_since = factors.totp.as_ref().map(|t| vn_time(t.created));
+    let recovery_left = factors.recovery.len();
     let sessions = p
         .sessions_of(&mail)
         .await
@@ -197,7 +204,7 @@ async fn show(app: &App, mail: &str) -> Result<Shown, String> {
         }
         None => Vec::new(),
     };
-    Ok(Shown { mail, user, status, last_sign_in, dormant, sessions, events })
+    Ok(Shown { mail, user, status, last_sign_in, dormant, totp_since, recovery_left, sessions, events })
 }
 
 #[cfg(test)]

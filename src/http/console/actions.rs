@@ -1,5 +1,6 @@
 //! `GET|POST /quan-tri/thao-tac`: the console's actions on an account — end every session and revoke every token
-//! (the incident response, with back-channel logout to the apps), end one session, re-open a dormant mailbox.
+//! (the incident response, with back-channel logout to the apps), end one session, re-open a dormant mailbox,
+//! reset the second factors (a lost phone: the next sign-in that needs two factors enrols again).
 //! Each is shown first on a confirmation page that asks for the reason; the posted form must carry the
 //! anti-forgery value and a reason, and the audit lines it causes name the staff member and carry the reason.
 
@@ -29,6 +30,7 @@ pub enum Action {
     EndAll,
     EndSession,
     Reactivate,
+    ResetMfa,
 }
 
 impl Action {
@@ -37,6 +39,7 @@ impl Action {
             Action::EndAll => "end_all",
             Action::EndSession => "end_session",
             Action::Reactivate => "reactivate",
+            Action::ResetMfa => "reset_mfa",
         }
     }
 
@@ -45,6 +48,7 @@ impl Action {
             Action::EndAll => "Kết thúc mọi phiên và thu hồi mọi mã truy cập",
             Action::EndSession => "Kết thúc một phiên đăng nhập",
             Action::Reactivate => "Kích hoạt lại hộp thư tạm ngừng",
+            Action::ResetMfa => "Đặt lại xác thực hai yếu tố",
         }
     }
 }
@@ -149,6 +153,13 @@ pub async fn perform(
             .reactivate_noted(&f.account, &op.mail, note, &ctx)
             .await
             .map(|()| format!("Đã kích hoạt lại hộp thư {}.", f.account)),
+        Action::ResetMfa => p.reset_mfa_noted(&f.account, &op.mail, note, &ctx).await.map(|had| {
+            if had.is_empty() {
+                format!("{} không có yếu tố xác thực thứ hai nào để đặt lại.", f.account)
+            } else {
+                format!("Đã đặt lại xác thực hai yếu tố của {} (đã gỡ: {}).", f.account, had.join(", "))
+            }
+        }),
     };
     match done {
         Ok(message) => {

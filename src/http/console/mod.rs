@@ -1,6 +1,7 @@
 //! `/quan-tri`: the IT centre's console, on the main listener. Staff sign in through the service's own SSO session
 //! (the usual sign-in form when there is none, then back to the page they asked for); only members of
-//! `[console] groups` get in, everyone else a Vietnamese 403 page. Pages are server-rendered, without script;
+//! `[console] groups` get in, everyone else a Vietnamese 403 page; staff whose session was made with the password
+//! alone go through the second-factor step-up (or enrolment) first. Pages are server-rendered, without script;
 //! every form carries the anti-forgery value and every action is audited under the staff member's mailbox with
 //! the reason they typed.
 
@@ -31,6 +32,7 @@ use crate::App;
 use crate::audit::RequestContext;
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::mfa::policy::Step;
 use crate::oidc::authorize::SignIn;
 
 /// Where the console lives.
@@ -101,6 +103,15 @@ pub async fn operator(app: &App, headers: &HeaderMap, uri: &Uri, ctx: &RequestCo
             Forbidden { lang: Lang::Vi.code(), t: Lang::Vi.texts(), mail: user.mail },
         )
             .into_response());
+    }
+    // The console always needs two factors: a session made with the password alone goes through the same step-up
+    // as an app with `require_mfa` (the second factor, or enrolment when there is none yet), then back here.
+    if !session.has_second_factor() {
+        return match app.provider.mfa_step(&session, &user, true, &[]).await {
+            Ok(Step::Continue) => Err(pages::error(Lang::Vi, Error::Internal("console step-up: no step".into()))),
+            Ok(step) => Err(super::account::second_factor_redirect(step, safe_back(back))),
+            Err(e) => Err(pages::error(Lang::Vi, e)),
+        };
     }
     let (csrf, set_cookie) = csrf::issue(app, headers);
     Ok(Operator { mail: user.mail, name: user.name, csrf, set_cookie })

@@ -8,7 +8,8 @@
 //! back to the search pool. Each user bind replaces the previous identity on that connection, so no
 //! user's identity can leak into a search, and once both pools are warm a login opens no TCP or TLS
 //! connection at all (two round trips on open connections). An unknown or disabled mailbox gets a decoy bind and
-//! the time a real bind takes (`decoy`), so the clock does not tell which mailboxes exist.
+//! the time a real bind takes (`decoy`), so the clock does not tell which mailboxes exist. A sign-in runs the two
+//! halves apart (`locate`, the search; `check`, the bind) so the throttle can count the account found between them.
 
 mod connect;
 mod decoy;
@@ -26,7 +27,7 @@ use async_trait::async_trait;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapResult, Scope, SearchOptions, SearchResult};
 
-use super::{Directory, Refusal, Unavailable, User};
+use super::{Directory, Located, Refusal, Unavailable, User};
 use crate::clock::Clock;
 use crate::config::LdapConfig;
 pub use connect::ServerStats;
@@ -116,6 +117,9 @@ enum Op<'a> {
         password: &'a str,
     },
 }
+
+/// What [`Directory::locate`] found: the entry, or `None` for an unknown mailbox (decoy bind at the check).
+struct Found(Option<Account>);
 
 /// What the server answered.
 struct Reply {
@@ -260,7 +264,26 @@ impl Directory for LdapDirectory {
         if password.is_empty() {
             return Ok(Err(Refusal::WrongPassword));
         }
-        let account = match self.find(mail).await? {
+        let located = self.locate(mail).await?;
+        self.check(located, password).await
+    }
+
+    /// The account search of a sign-in, on its own: the entry found (with its DN, status and groups) waits in the
+    /// [`Located`] for the bind, so the two halves cost the search and the bind `authenticate` costs.
+    async fn locate(&self, mail: &str) -> Result<Located, Unavailable> {
+        let account = self.find(mail).await?;
+        let canonical = account.as_ref().filter(|account| !account.disabled).map(|account| account.user.mail.clone());
+        Ok(Located::new(canonical, Found(account)))
+    }
+
+    async fn check(&self, located: Located, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
+        if password.is_empty() {
+            return Ok(Err(Refusal::WrongPassword));
+        }
+        let Some(Found(found)) = located.found::<Found>() else {
+            return Err(Unavailable("a located account from another directory".into()));
+        };
+        let account = match found {
             Some(account) if !account.disabled => account,
             // As the embedded directory: a locked account is refused whatever the password, without its own bind;
             // like an unknown one, it takes a decoy bind's time all the same.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use async_trait::async_trait;
 
-use super::{Directory, MailboxKind, Refusal, Unavailable, User};
+use super::{Directory, Located, MailboxKind, Refusal, Unavailable, User};
 use reader::Entry;
 pub use reader::LdifError;
 
@@ -230,6 +230,9 @@ fn normalize_dn(dn: &str) -> String {
     out
 }
 
+/// What [`Directory::locate`] found: the account's place in the file, `None` for an unknown mailbox.
+struct Found(Option<usize>);
+
 /// Checks `password` against `hashes`; CPU-heavy, so run on the blocking pool.
 fn verify(password: &[u8], hashes: &[PasswordHash]) -> bool {
     let argon2 = Argon2::default();
@@ -244,10 +247,29 @@ fn verify(password: &[u8], hashes: &[PasswordHash]) -> bool {
 #[async_trait]
 impl Directory for LdifDirectory {
     async fn authenticate(&self, mail: &str, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
+        let located = self.locate(mail).await?;
+        self.check(located, password).await
+    }
+
+    /// The account of a mailbox (any of its `mail` values), by its place in the file.
+    async fn locate(&self, mail: &str) -> Result<Located, Unavailable> {
+        let index = self.by_mail.get(&mail.trim().to_lowercase()).copied();
+        let canonical = index
+            .and_then(|index| self.accounts.get(index))
+            .filter(|account| !account.locked)
+            .map(|account| account.user.mail.clone());
+        Ok(Located::new(canonical, Found(index)))
+    }
+
+    /// Every check costs one Argon2 verification: an unknown or locked mailbox is checked against a dummy hash.
+    async fn check(&self, located: Located, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
         if password.is_empty() {
             return Ok(Err(Refusal::WrongPassword));
         }
-        let account = self.find(mail);
+        let Some(Found(index)) = located.found::<Found>() else {
+            return Err(Unavailable("a located account from another directory".into()));
+        };
+        let account = index.and_then(|index| self.accounts.get(index));
         let real = account.filter(|account| !account.locked && !account.hashes.is_empty());
         let hashes = real.map_or_else(|| self.dummy.clone(), |account| account.hashes.clone());
         let password = password.to_owned();

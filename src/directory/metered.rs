@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{Directory, Refusal, Unavailable, User};
+use super::{Directory, Located, Refusal, Unavailable, User};
 use crate::telemetry::Metrics;
 
 /// Delegates to `inner`, recording each operation's latency and whether the directory answered.
@@ -40,6 +40,15 @@ impl Metered {
 impl Directory for Metered {
     async fn authenticate(&self, mail: &str, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
         self.timed("authenticate", self.inner.authenticate(mail, password)).await
+    }
+
+    async fn locate(&self, mail: &str) -> Result<Located, Unavailable> {
+        self.timed("locate", self.inner.locate(mail)).await
+    }
+
+    /// The password check, measured as `authenticate` (with or without its search, it is the sign-in's check).
+    async fn check(&self, located: Located, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
+        self.timed("authenticate", self.inner.check(located, password)).await
     }
 
     async fn lookup(&self, mail: &str) -> Result<Result<User, Refusal>, Unavailable> {

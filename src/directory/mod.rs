@@ -11,6 +11,8 @@ mod metered;
 pub use metered::Metered;
 pub mod public;
 
+use std::any::Any;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -78,11 +80,59 @@ impl Refusal {
 #[error("directory unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+/// An account found for a sign-in, before its password is checked ([`Directory::locate`]): what the adapter needs
+/// for the check, opaque to everyone else, and the account's canonical mailbox, so the throttle can count the
+/// attempt against the account whichever of its names (alias, `userPrincipalName`) was typed.
+pub struct Located {
+    /// The canonical mailbox (lower case) of the account found, when it can sign in; `None` for an unknown or
+    /// disabled mailbox, which is refused whatever the password.
+    pub account: Option<String>,
+    found: Box<dyn Any + Send + Sync>,
+}
+
+impl Located {
+    /// What an adapter found, for its own [`Directory::check`].
+    pub fn new(account: Option<String>, found: impl Any + Send + Sync) -> Located {
+        Located { account, found: Box::new(found) }
+    }
+
+    /// The adapter's finding back; `None` when it came from another adapter.
+    pub fn found<T: Any>(self) -> Option<T> {
+        self.found.downcast::<T>().ok().map(|found| *found)
+    }
+}
+
+impl std::fmt::Debug for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Located").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
+/// What the default [`Directory::locate`] keeps: the typed mailbox, checked later by `authenticate`.
+struct Typed(String);
+
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// Checks a mailbox (full address, already normalised to lower case) and password.
     /// An empty password is always refused without asking the server.
     async fn authenticate(&self, mail: &str, password: &str) -> Result<Result<User, Refusal>, Unavailable>;
+
+    /// The first half of [`authenticate`](Directory::authenticate), for a sign-in that must know whose password it
+    /// is about to check (the throttle): finds the account of a mailbox without checking any password. With
+    /// [`check`](Directory::check) it costs what `authenticate` costs (no extra round trip), and an unknown mailbox
+    /// takes as long as a known one. By default nothing is found early and `check` runs `authenticate`.
+    async fn locate(&self, mail: &str) -> Result<Located, Unavailable> {
+        Ok(Located::new(None, Typed(mail.to_owned())))
+    }
+
+    /// The second half: checks `password` for what [`locate`](Directory::locate) found, answering as
+    /// `authenticate` would. An empty password is always refused without asking the server.
+    async fn check(&self, located: Located, password: &str) -> Result<Result<User, Refusal>, Unavailable> {
+        match located.found::<Typed>() {
+            Some(Typed(mail)) => self.authenticate(&mail, password).await,
+            None => Err(Unavailable("a located account from another directory".into())),
+        }
+    }
 
     /// The account's current state, for refresh and SSO re-checks: `Ok(Err(_))` when removed or disabled.
     async fn lookup(&self, mail: &str) -> Result<Result<User, Refusal>, Unavailable>;

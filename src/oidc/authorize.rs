@@ -268,7 +268,8 @@ impl Provider {
 
     /// Checks a posted mailbox and password for the app `client` (an OIDC client id or a SAML SP entity id, for
     /// the audit trail); on success starts (or refreshes) the SSO session. Throttled mailboxes and addresses are
-    /// refused before the directory is asked. Every protocol's sign-in form comes through here.
+    /// refused before the directory is asked, and a throttled account (whichever of its names was typed) before
+    /// its password is checked. Every protocol's sign-in form comes through here.
     /// With `oidc`, the code for that request is issued together with the session.
     pub async fn sign_in(
         &self,
@@ -300,7 +301,24 @@ impl Provider {
         if password.is_empty() {
             return Ok(self.failed(client, Some(&mail), ctx, "empty_password", &ticket));
         }
-        let checked = match self.directory.authenticate(&mail, password).await {
+        // Found first (no password yet), so the account's own counter is reserved too whichever name was typed.
+        let located = match self.directory.locate(&mail).await {
+            Ok(located) => located,
+            Err(unavailable) => {
+                let _ = self.throttle.give_back(store, &ticket).await;
+                return Err(unavailable.into());
+            }
+        };
+        let ticket = match &located.account {
+            Some(account) => match self.throttle.admit_account(store, ticket, account).await? {
+                Gate::Wait(wait) => {
+                    return Ok(self.refused(client, Some(&mail), ctx, LoginMessage::Throttled(wait), "throttled"));
+                }
+                Gate::Admitted(ticket) => ticket,
+            },
+            None => ticket,
+        };
+        let checked = match self.directory.check(located, password).await {
             Ok(checked) => checked,
             Err(unavailable) => {
                 let _ = self.throttle.give_back(store, &ticket).await;

@@ -6,7 +6,9 @@
 //! attempt back; a refusal for another reason (domain, dormancy, directory down) gives both back.
 //!
 //! Counters live in the store, so every instance sees the same ones. Mailboxes are counted as typed (normalised),
-//! whether or not they exist, so the throttle never tells an attacker which accounts are real. IPv6 clients are
+//! whether or not they exist, so the throttle never tells an attacker which accounts are real; and once the
+//! directory has found the account (before its password is checked), against its canonical mailbox too
+//! ([`Throttle::admit_account`]), so an alias or Active Directory's `userPrincipalName` gets no tries of its own. IPv6 clients are
 //! counted per /64, the block one household or one attacker's machine gets. While a wait is running, no password
 //! is checked at all, so a correct guess during a lockout signs nobody in.
 
@@ -33,7 +35,8 @@ pub enum Gate {
 /// The reservations one admitted attempt holds, to give back or keep.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ticket {
-    account: Option<(String, u64)>,
+    /// The typed mailbox's and, when another, the account's the directory found.
+    accounts: Vec<(String, u64)>,
     ip: Option<(String, u64)>,
     /// Set when this attempt reached a maximum and started a lockout of this many seconds.
     pub lockout: Option<u64>,
@@ -94,7 +97,7 @@ impl Throttle {
                     if count == self.config.account_max_failures {
                         ticket.lockout = Some(wait);
                     }
-                    ticket.account = Some((key, count));
+                    ticket.accounts.push((key, count));
                 }
                 Ok(Reservation::Refused { wait }) => {
                     self.give_back(store, &ticket).await?;
@@ -109,10 +112,43 @@ impl Throttle {
         Ok(Gate::Admitted(ticket))
     }
 
+    /// Reserves the attempt for the account the directory found as well (its canonical mailbox), once the typed
+    /// name is admitted and before the password is checked, so an alias or a `userPrincipalName` gets no tries of
+    /// its own. Nothing more when that is the typed name. Refused while the account's wait runs: then every
+    /// reservation of `ticket` is given back.
+    pub async fn admit_account(
+        &self,
+        store: &dyn Store,
+        mut ticket: Ticket,
+        account: &str,
+    ) -> Result<Gate, StoreError> {
+        let key = account_key(account);
+        if ticket.accounts.iter().any(|(held, _)| *held == key) {
+            return Ok(Gate::Admitted(ticket));
+        }
+        match store.reserve(&key, &self.account_limit()).await {
+            Ok(Reservation::Granted { count, wait }) => {
+                if count == self.config.account_max_failures {
+                    ticket.lockout = Some(wait);
+                }
+                ticket.accounts.push((key, count));
+                Ok(Gate::Admitted(ticket))
+            }
+            Ok(Reservation::Refused { wait }) => {
+                self.give_back(store, &ticket).await?;
+                Ok(Gate::Wait(wait))
+            }
+            Err(e) => {
+                let _ = self.give_back(store, &ticket).await;
+                Err(e)
+            }
+        }
+    }
+
     /// A correct password: the mailbox's failures are forgotten, the address gets its attempt back (but keeps its
     /// other failures: one good account must not shield guessing at others).
     pub async fn succeeded(&self, store: &dyn Store, ticket: &Ticket) -> Result<(), StoreError> {
-        if let Some((key, count)) = &ticket.account {
+        for (key, count) in &ticket.accounts {
             store.release(key, *count, true).await?;
         }
         if let Some((key, count)) = &ticket.ip {
@@ -123,7 +159,7 @@ impl Throttle {
 
     /// The attempt was no password failure after all: both reservations are given back.
     pub async fn give_back(&self, store: &dyn Store, ticket: &Ticket) -> Result<(), StoreError> {
-        for (key, count) in ticket.account.iter().chain(&ticket.ip) {
+        for (key, count) in ticket.accounts.iter().chain(&ticket.ip) {
             store.release(key, *count, false).await?;
         }
         Ok(())
@@ -163,5 +199,32 @@ mod tests {
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:203.0.113.7"), "throttle:i:203.0.113.7");
         assert_eq!(key("203.0.113.7"), "throttle:i:203.0.113.7");
+    }
+
+    #[tokio::test]
+    async fn an_alias_and_its_account_share_the_account_tries() {
+        use crate::clock::Clock;
+        use crate::store::memory::MemoryStore;
+        let store = MemoryStore::new(Clock::default());
+        let t = Throttle::new(ThrottleConfig { account_free_failures: 2, ..ThrottleConfig::default() });
+        let admit = |typed: &'static str| {
+            let (t, store) = (&t, &store);
+            async move {
+                let Gate::Admitted(ticket) = t.admit(store, Some(typed), None).await.unwrap() else {
+                    return Gate::Wait(0);
+                };
+                t.admit_account(store, ticket, "dungnv@danang.gov.vn").await.unwrap()
+            }
+        };
+        let Gate::Admitted(first) = admit("dungnv@danang.gov.vn").await else { panic!("the first try is free") };
+        assert_eq!(first.accounts.len(), 1, "the typed name is the account: counted once");
+        let Gate::Admitted(second) = admit("dung.nguyen@danang.gov.vn").await else { panic!("two are free") };
+        assert_eq!(second.accounts.len(), 2, "the alias and the account");
+        assert_eq!(admit("dung.nguyen@danang.gov.vn").await, Gate::Wait(2), "the account's wait stops the alias");
+        let alias = t.admit(&store, Some("dung.nguyen@danang.gov.vn"), None).await.unwrap();
+        assert!(
+            matches!(&alias, Gate::Admitted(ticket) if ticket.accounts == [("throttle:a:dung.nguyen@danang.gov.vn".into(), 2)]),
+            "the refused attempt gave the alias's reservation back: {alias:?}"
+        );
     }
 }

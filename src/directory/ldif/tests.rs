@@ -208,3 +208,22 @@ async fn what_slapd_writes_reads_the_same() {
     assert_eq!(locked, Err(Refusal::Disabled));
     assert!(sign_in(&slapcat, "dungnv1@danang.gov.vn", PASSWORD).await.is_ok());
 }
+
+#[tokio::test]
+async fn locate_names_the_canonical_mailbox_of_an_alias_and_check_answers_as_authenticate() {
+    let dir = directory(&[
+        person("a", &format!("userPassword: {HASH}\nmail: alias.a@danang.gov.vn")),
+        person("bb", &format!("userPassword: {HASH}\npwdAccountLockedTime: 000001010000Z")),
+    ]);
+    let located = dir.locate("Alias.A@danang.gov.vn").await.unwrap();
+    assert_eq!(located.account.as_deref(), Some("a@danang.gov.vn"), "the alias is the account's first mailbox");
+    assert_eq!(dir.check(located, PASSWORD).await.unwrap().map(|u| u.mail).as_deref(), Ok("a@danang.gov.vn"));
+    let located = dir.locate("alias.a@danang.gov.vn").await.unwrap();
+    assert_eq!(dir.check(located, "sai").await.unwrap(), Err(Refusal::WrongPassword));
+    for (mail, refusal) in [("nobody@danang.gov.vn", Refusal::UnknownAccount), ("bb@danang.gov.vn", Refusal::Disabled)]
+    {
+        let located = dir.locate(mail).await.unwrap();
+        assert_eq!(located.account, None, "{mail}: nothing to count beyond the typed name");
+        assert_eq!(dir.check(located, PASSWORD).await.unwrap(), Err(refusal));
+    }
+}

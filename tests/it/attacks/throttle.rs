@@ -185,3 +185,27 @@ async fn the_redis_store_reserves_attempts_atomically() {
     let clock = Clock::default();
     reservations_keep_the_contract(&redis_store(&redis, "attack-contract:", clock.clone()), &clock).await;
 }
+
+/// One account reachable by two typed names: slapd's entry for `dungnv` gets a second `mail` value, which the
+/// OpenLDAP preset's filter (`mail={login}`) matches as well. Wrong passwords alternating between the two names
+/// must count against the one account the directory found, not give each name its own free tries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_alternating_between_an_alias_and_the_mailbox_check_at_most_the_free_ones_in_total() {
+    let slapd = demo_slapd();
+    slapd.modify(&format!(
+        "dn: uid=dungnv,ou=people,{}\nchangetype: modify\nadd: mail\nmail: dung.nguyen@danang.gov.vn\n",
+        slapd.base_dn
+    ));
+    count_failed_binds_in(&slapd);
+    let app = TestApp::start_with(config(&slapd)).await;
+    let forms = forms(&app, ATTEMPTS).await;
+    let names = ["dungnv", "dung.nguyen"];
+    let statuses = all_at_once(&app, forms, |i| names[i % 2].into()).await;
+    let checked = failed_binds(&slapd, "dungnv");
+    assert!(
+        (1..=FREE as usize).contains(&checked),
+        "{checked} passwords reached the directory through two names, at most {FREE} may in total"
+    );
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "only refusals: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), checked, "each checked password is a 200 refusal");
+}

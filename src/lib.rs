@@ -75,6 +75,47 @@ pub struct App {
     pub console: Option<config::ConsoleConfig>,
 }
 
+/// Runs an operator command (`sessions …`, `mfa …`) on the service built from `config`. Only with a shared store:
+/// a memory store's sessions and factors live inside the running server, so the command is refused and pointed at
+/// the admin API. `what` names what lives there, for that message.
+pub fn run_on_shared_store(
+    config: Config,
+    what: &str,
+    command: impl AsyncFnOnce(&App) -> Result<(), error::Error>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    if config.store.kind == StoreKind::Memory {
+        eprintln!(
+            "danang-sso: with store.kind = \"memory\" the {what} live inside the running server; \
+             use its admin API ([admin] listen) or a shared Redis store"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("danang-sso: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let app = match build(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("danang-sso: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match command(&app).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("danang-sso: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
 /// Why the service could not be built from its config.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

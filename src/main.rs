@@ -161,31 +161,10 @@ fn sessions(config: Option<PathBuf>, command: SessionsCommand) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if config.store.kind == danang_sso::config::StoreKind::Memory {
-        eprintln!(
-            "danang-sso: with store.kind = \"memory\" the sessions live inside the running server; \
-             use its admin API ([admin] listen) or a shared Redis store"
-        );
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("danang-sso: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let app = match danang_sso::build(config).await {
-            Ok(app) => app,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    danang_sso::run_on_shared_store(config, "sessions", async |app| {
         let provider = &app.provider;
         let ctx = danang_sso::audit::RequestContext::default();
-        let result = match command {
+        match command {
             SessionsCommand::List { account } => provider.sessions_of(&account).await.map(|sessions| {
                 for s in &sessions {
                     println!("{}\t{}\tauth_time={}\texpires_at={}", s.id, s.account, s.auth_time, s.expires_at);
@@ -201,13 +180,6 @@ fn sessions(config: Option<PathBuf>, command: SessionsCommand) -> ExitCode {
                 };
                 provider.notifier.drain().await;
                 done.map(|d| println!("ended {} session(s), revoked {} grant(s)", d.sessions, d.grants))
-            }
-        };
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                ExitCode::FAILURE
             }
         }
     })

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::config::{Config, StoreKind};
+use crate::config::Config;
 
 #[derive(Subcommand)]
 pub enum MfaCommand {
@@ -26,31 +26,10 @@ pub enum MfaCommand {
 
 /// Runs one command against the configured (shared) store.
 pub fn run(config: Config, command: MfaCommand) -> ExitCode {
-    if config.store.kind == StoreKind::Memory {
-        eprintln!(
-            "danang-sso: with store.kind = \"memory\" the factors live inside the running server; \
-             use its admin API ([admin] listen: /admin/mfa) or a shared Redis store"
-        );
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("danang-sso: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let app = match crate::build(config).await {
-            Ok(app) => app,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    crate::run_on_shared_store(config, "factors", async |app| {
         let provider = &app.provider;
         let ctx = crate::audit::RequestContext::default();
-        let result = match command {
+        match command {
             MfaCommand::List { account } => provider.list_mfa(&account).await.map(|(account, kinds)| {
                 println!("{account}\t{}", if kinds.is_empty() { "none".to_owned() } else { kinds.join(",") });
             }),
@@ -59,13 +38,6 @@ pub fn run(config: Config, command: MfaCommand) -> ExitCode {
                 provider.reset_mfa(&account, &operator, &ctx).await.map(|removed| {
                     println!("removed: {}", if removed.is_empty() { "nothing".to_owned() } else { removed.join(",") });
                 })
-            }
-        };
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("danang-sso: {e}");
-                ExitCode::FAILURE
             }
         }
     })

@@ -21,8 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use danang_sso::clock::Clock;
 use danang_sso::config::{StoreConfig, StoreKind};
 use danang_sso::oidc::{random_id, random_token, secret_hash};
@@ -301,22 +299,25 @@ pub async fn memory_store_rss(accounts: &[Account], sessions: u64, settle: bool)
 
 /// One fresh browser signing in: the form posted with a matching anti-forgery value; a new session each time.
 async fn sign_in(http: &mut Http, mailbox: &str) -> Result<(), String> {
-    let mut csrf = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut csrf).map_err(|_| "no randomness")?;
-    let csrf = B64.encode(csrf);
-    let body = form_urlencoded::Serializer::new(String::new())
+    // The form first: its anti-forgery value is bound to the cookie it sets (a made-up pair is refused).
+    let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("client_id", "portal"),
             ("redirect_uri", "http://127.0.0.1:8081/callback"),
             ("response_type", "code"),
             ("scope", "openid profile email"),
             ("state", "s"),
-            ("csrf", &csrf),
-            ("username", mailbox),
-            ("password", PASSWORD),
         ])
         .finish();
-    let cookie = format!("danang_sso_csrf={csrf}");
+    let form = http.get(&format!("/authorize?{query}"), &[]).await?;
+    let csrf =
+        crate::ops::cookie(&form, crate::ops::CSRF_COOKIE).ok_or("the sign-in form set no anti-forgery cookie")?;
+    let page = std::str::from_utf8(&form.body).map_err(|e| e.to_string())?;
+    let mut fields = crate::ops::hidden_fields(page);
+    fields.push(("username".into(), mailbox.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    let cookie = format!("{}={csrf}", crate::ops::CSRF_COOKIE);
     let reply = http.post_form("/login", &[(COOKIE, &cookie)], body).await?;
     if reply.status.is_redirection() { Ok(()) } else { Err(format!("{} {}", reply.status, reply.text())) }
 }

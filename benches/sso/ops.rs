@@ -27,7 +27,7 @@ const SCOPE: &str = "openid profile email offline_access";
 const SERVICE: &str = "vanban-api";
 const SERVICE_SCOPE: &str = "vanban.read";
 /// The sign-in form's anti-forgery cookie (double submit: the form carries the same value).
-const CSRF_COOKIE: &str = "danang_sso_csrf";
+pub(crate) const CSRF_COOKIE: &str = "danang_sso_csrf";
 
 /// The operations measured, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -263,7 +263,7 @@ fn random(bytes: usize) -> String {
 }
 
 /// The value of cookie `name` among the answer's `Set-Cookie` headers.
-fn cookie(reply: &Reply, name: &str) -> Option<String> {
+pub(crate) fn cookie(reply: &Reply, name: &str) -> Option<String> {
     reply.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
         let pair = v.split(';').next()?;
         let (k, value) = pair.split_once('=')?;
@@ -272,7 +272,7 @@ fn cookie(reply: &Reply, name: &str) -> Option<String> {
 }
 
 /// The hidden inputs of the sign-in form, unescaped (as `tests/it/browser.rs` reads them).
-fn hidden_fields(page: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(page: &str) -> Vec<(String, String)> {
     page.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|rest| {

@@ -212,62 +212,66 @@ pub struct ChoiceForm {
     params: AuthorizeParams,
 }
 
-/// `POST /authorize/select-account`: continue in the session, or the sign-in form for another mailbox.
+/// `POST /authorize/select-account`: continue in the session, or the sign-in form for another mailbox. A forged or
+/// stale form asks again from the start.
 pub async fn select_account(
     State(app): State<Arc<App>>,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<ChoiceForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return pages::error(Lang::negotiate(None, None), Error::InvalidRequest("malformed form".into()));
-    };
-    let lang = negotiate(&form.params, &headers);
-    let (req, params) = match checked(&app, form.params, lang, Entry::Form).await {
-        Ok(checked) => checked,
-        Err(response) => return *response,
-    };
-    let cookie = cookies::get(&headers, &cookies::session_name(&app));
-    let outcome = if !csrf::matches(&app, &headers, &form.csrf) {
-        // A forged or stale form: ask again from the start.
-        tracing::warn!(client = %req.client.id, "account choice without a matching anti-forgery token");
-        app.provider.authorize(&req, cookie, &ctx).await
-    } else {
-        match form.choice.as_str() {
-            "continue" => app.provider.continue_as(&req, cookie, &ctx).await,
-            "other" => Ok(Outcome::Login),
-            _ => Err(Error::InvalidRequest("choice must be continue or other".into())),
-        }
-    };
-    respond(&app, &headers, lang, &req, &params, outcome, "")
+    let provider = &app.provider;
+    choose(&app, &headers, form, "account choice", async |req, cookie, choice| match choice {
+        None => provider.authorize(req, cookie, &ctx).await,
+        Some("continue") => provider.continue_as(req, cookie, &ctx).await,
+        Some("other") => Ok(Outcome::Login),
+        Some(_) => Err(Error::InvalidRequest("choice must be continue or other".into())),
+    })
+    .await
 }
 
-/// `POST /authorize/consent`: agree (remembered, a code for the app) or decline (`access_denied`).
+/// `POST /authorize/consent`: agree (remembered, a code for the app) or decline (`access_denied`). A forged or
+/// stale form decides nothing: the page is shown again.
 pub async fn consent(
     State(app): State<Arc<App>>,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
     form: Result<Form<ChoiceForm>, FormRejection>,
 ) -> Response {
+    let provider = &app.provider;
+    choose(&app, &headers, form, "consent", async |req, cookie, choice| match choice {
+        None => provider.continue_as(req, cookie, &ctx).await,
+        Some("accept") => provider.consent(req, true, cookie, &ctx).await,
+        Some("decline") => provider.consent(req, false, cookie, &ctx).await,
+        Some(_) => Err(Error::InvalidRequest("choice must be accept or decline".into())),
+    })
+    .await
+}
+
+/// What the two choice forms share: the form read, its request checked again, the anti-forgery value, and the
+/// outcome rendered. `decide` gets the choice, or `None` when the form's anti-forgery value does not match.
+async fn choose(
+    app: &App,
+    headers: &HeaderMap,
+    form: Result<Form<ChoiceForm>, FormRejection>,
+    what: &str,
+    decide: impl AsyncFnOnce(&AuthRequest, Option<&str>, Option<&str>) -> Result<Outcome, Error>,
+) -> Response {
     let Ok(Form(form)) = form else {
         return pages::error(Lang::negotiate(None, None), Error::InvalidRequest("malformed form".into()));
     };
-    let lang = negotiate(&form.params, &headers);
-    let (req, params) = match checked(&app, form.params, lang, Entry::Form).await {
+    let lang = negotiate(&form.params, headers);
+    let (req, params) = match checked(app, form.params, lang, Entry::Form).await {
         Ok(checked) => checked,
         Err(response) => return *response,
     };
-    let cookie = cookies::get(&headers, &cookies::session_name(&app));
-    let outcome = if !csrf::matches(&app, &headers, &form.csrf) {
-        // A forged or stale form: nothing is decided; the page is shown again.
-        tracing::warn!(client = %req.client.id, "consent without a matching anti-forgery token");
-        app.provider.continue_as(&req, cookie, &ctx).await
+    let cookie = cookies::get(headers, &cookies::session_name(app));
+    let choice = if csrf::matches(app, headers, &form.csrf) {
+        Some(form.choice.as_str())
     } else {
-        match form.choice.as_str() {
-            "accept" => app.provider.consent(&req, true, cookie, &ctx).await,
-            "decline" => app.provider.consent(&req, false, cookie, &ctx).await,
-            _ => Err(Error::InvalidRequest("choice must be accept or decline".into())),
-        }
+        tracing::warn!(client = %req.client.id, "{what} without a matching anti-forgery token");
+        None
     };
-    respond(&app, &headers, lang, &req, &params, outcome, "")
+    let outcome = decide(&req, cookie, choice).await;
+    respond(app, headers, lang, &req, &params, outcome, "")
 }

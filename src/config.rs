@@ -20,6 +20,7 @@ mod mfa;
 mod oidc;
 mod security;
 mod store;
+mod ui;
 pub use city::DirectoryPageConfig;
 pub use clients::ClientConfig;
 use clients::{parse_clients, redirect_uri_problem};
@@ -28,6 +29,7 @@ pub use ldap::{LdapAttributes, LdapConfig, LdapPreset};
 pub use mfa::MfaConfig;
 pub use oidc::OidcConfig;
 pub use security::{AdminConfig, AuditConfig, ThrottleConfig, trusted_proxy};
+pub use ui::UiConfig;
 
 /// Demo clients compiled into the binary: used when no client is configured, so `cargo run` works anywhere.
 pub const DEMO_CLIENTS: &str = include_str!("../config/clients.toml");
@@ -61,6 +63,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// Second factors: who must use them.
     pub mfa: MfaConfig,
+    /// The pages' help line, "forgot password" link and language rule.
+    pub ui: UiConfig,
     pub clients: Vec<ClientConfig>,
 }
 
@@ -352,6 +356,7 @@ impl Config {
         }
         self.saml.problems(&mut out);
         self.oidc.problems(&mut out);
+        self.ui.problems(&mut out);
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");

@@ -1,6 +1,8 @@
 //! What the pages say, in Vietnamese (the default, TCVN 6909 Unicode) and English.
 //!
-//! The language comes from `ui_locales` when the app asks for one, else from `Accept-Language`; Vietnamese wins ties.
+//! Which language a page speaks is [`Lang::choose`]: the person's own pick, else the app's `ui_locales`, else —
+//! only when `[ui] follow_browser_language` — the browser's `Accept-Language`, else `[ui] default_language`
+//! (Vietnamese). Many office computers run English-language Windows, so by default the browser does not decide.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -10,21 +12,39 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Picks the language from `ui_locales` (space-separated, in order of preference), then `Accept-Language`.
+    /// The first of `tags` (`en-US`, `vi;q=0.9`) that names a language we speak.
+    fn from_tags<'a>(tags: impl Iterator<Item = &'a str>) -> Option<Lang> {
+        tags.filter_map(|t| Lang::parse(t.split(';').next().unwrap_or(""))).next()
+    }
+
+    /// `vi`, `vi-VN`, `en`, `en-US` (any case); anything else is not a language we speak.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        match tag.trim().to_ascii_lowercase().split('-').next() {
+            Some("vi") => Some(Lang::Vi),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Picks the language from `ui_locales` (space-separated, in order of preference), then `Accept-Language`,
+    /// Vietnamese when neither names one we speak (the rule when the browser is followed).
     pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Lang {
-        let from_tags = |tags: &mut dyn Iterator<Item = &str>| {
-            tags.map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).find_map(|t| {
-                match t.split('-').next() {
-                    Some("vi") => Some(Lang::Vi),
-                    Some("en") => Some(Lang::En),
-                    _ => None,
-                }
-            })
-        };
-        ui_locales
-            .and_then(|u| from_tags(&mut u.split_whitespace()))
-            .or_else(|| accept_language.and_then(|a| from_tags(&mut a.split(','))))
-            .unwrap_or_default()
+        Lang::choose(LangRule { default: Lang::Vi, follow_browser: true }, None, ui_locales, accept_language)
+    }
+
+    /// The page language: the person's pick (`picked`, the language cookie), the app's `ui_locales`, the
+    /// browser's `Accept-Language` when the rule follows it, else the rule's default.
+    pub fn choose(
+        rule: LangRule,
+        picked: Option<&str>,
+        ui_locales: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Lang {
+        picked
+            .and_then(Lang::parse)
+            .or_else(|| ui_locales.and_then(|u| Lang::from_tags(u.split_whitespace())))
+            .or_else(|| accept_language.filter(|_| rule.follow_browser).and_then(|a| Lang::from_tags(a.split(','))))
+            .unwrap_or(rule.default)
     }
 
     pub fn code(self) -> &'static str {
@@ -48,6 +68,13 @@ impl Lang {
     }
 }
 
+/// `[ui] default_language` and `[ui] follow_browser_language`.
+#[derive(Debug, Clone, Copy)]
+pub struct LangRule {
+    pub default: Lang,
+    pub follow_browser: bool,
+}
+
 /// Every fixed string a page shows.
 pub struct Texts {
     pub service: &'static str,
@@ -68,6 +95,9 @@ pub struct Texts {
     pub internal: &'static str,
     pub other_language: &'static str,
     pub other_language_code: &'static str,
+    /// The help line's label (before `[ui] support_contact`) and the "forgot password" link.
+    pub need_help: &'static str,
+    pub forgot_password: &'static str,
     pub continue_title: &'static str,
     pub continue_button: &'static str,
     /// `{wait}` is replaced by a duration such as "45 giây".
@@ -107,6 +137,8 @@ pub static VI: Texts = Texts {
     internal: "Đã có lỗi trong hệ thống. Vui lòng thử lại sau.",
     other_language: "English",
     other_language_code: "en",
+    need_help: "Cần hỗ trợ:",
+    forgot_password: "Quên mật khẩu?",
     continue_title: "Đang chuyển về ứng dụng",
     continue_button: "Tiếp tục",
     throttled: "Bạn đã đăng nhập sai nhiều lần. Vui lòng đợi {wait} rồi thử lại.",
@@ -145,6 +177,8 @@ pub static EN: Texts = Texts {
     internal: "Something went wrong on our side. Please try again later.",
     other_language: "Tiếng Việt",
     other_language_code: "vi",
+    need_help: "Need help:",
+    forgot_password: "Forgot your password?",
     continue_title: "Returning to the application",
     continue_button: "Continue",
     throttled: "Too many failed sign-ins. Please wait {wait} and try again.",
@@ -174,5 +208,26 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("fr"), Some("en-GB,en;q=0.8")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("fr-FR, vi;q=0.9, en;q=0.5")), Lang::Vi);
         assert_eq!(Lang::negotiate(None, Some("de")), Lang::Vi);
+    }
+
+    #[test]
+    fn vietnamese_unless_asked_and_the_persons_pick_first() {
+        let city = LangRule { default: Lang::Vi, follow_browser: false };
+        // An English-language Windows browser still gets Vietnamese…
+        assert_eq!(Lang::choose(city, None, None, Some("en-US,en;q=0.9")), Lang::Vi);
+        // …unless the app asks, or the person picked English on the page.
+        assert_eq!(Lang::choose(city, None, Some("en"), Some("vi")), Lang::En);
+        assert_eq!(Lang::choose(city, Some("en"), None, Some("vi")), Lang::En);
+        // The person's own pick beats the app's hint; a cookie we do not understand is no pick.
+        assert_eq!(Lang::choose(city, Some("vi"), Some("en"), None), Lang::Vi);
+        assert_eq!(Lang::choose(city, Some("fr"), Some("en"), None), Lang::En);
+        // Following the browser is the operator's choice.
+        let follow = LangRule { default: Lang::Vi, follow_browser: true };
+        assert_eq!(Lang::choose(follow, None, None, Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::choose(follow, None, Some("vi"), Some("en-US")), Lang::Vi);
+        let english = LangRule { default: Lang::En, follow_browser: false };
+        assert_eq!(Lang::choose(english, None, None, Some("vi")), Lang::En);
+        assert_eq!(Lang::parse("EN-gb"), Some(Lang::En));
+        assert_eq!(Lang::parse("vie"), None);
     }
 }

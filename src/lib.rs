@@ -73,6 +73,8 @@ pub struct App {
     pub audit_file: Option<std::path::PathBuf>,
     /// The IT centre's console (`/quan-tri`), when `[console] enabled`.
     pub console: Option<config::ConsoleConfig>,
+    /// The pages' help line, "forgot password" link and language rule (`[ui]`).
+    pub ui: config::UiConfig,
 }
 
 /// Runs an operator command (`sessions …`, `mfa …`) on the service built from `config`. Only with a shared store:
@@ -224,6 +226,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
     let audit_file = config.audit.path.clone().filter(|_| config.audit.output == "file");
     Ok(App {
         console: config.console.enabled.then(|| config.console.clone()),
+        ui: config.ui.clone(),
         directory_page,
         audit_file,
         secure_cookies,

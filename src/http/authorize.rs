@@ -19,9 +19,9 @@ use crate::i18n::Lang;
 use crate::oidc::authorize::{LoginResult, Outcome};
 use crate::oidc::request::{AuthRequest, AuthorizeError, AuthorizeParams, validate_as};
 
-pub(super) fn negotiate(params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    Lang::negotiate(params.ui_locales.as_deref(), accept)
+/// The page language: the person's pick, the request's `ui_locales`, then `[ui]` (see [`super::ui`]).
+pub(super) fn negotiate(app: &App, params: &AuthorizeParams, headers: &HeaderMap) -> Lang {
+    super::ui::lang(app, headers, params.ui_locales.as_deref())
 }
 
 /// Where a request arrived: at `/authorize` from the app, or from one of our own pages' forms.
@@ -84,7 +84,7 @@ pub async fn authorize_get(
 ) -> Response {
     match query {
         Ok(Query(params)) => authorize(&app, &headers, params, &ctx).await,
-        Err(e) => pages::error(Lang::negotiate(None, None), Error::InvalidRequest(e.body_text())),
+        Err(e) => pages::error(super::ui::lang(&app, &headers, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
@@ -96,26 +96,26 @@ pub async fn authorize_post(
 ) -> Response {
     match form {
         Ok(Form(params)) => authorize(&app, &headers, params, &ctx).await,
-        Err(e) => pages::error(Lang::negotiate(None, None), Error::InvalidRequest(e.body_text())),
+        Err(e) => pages::error(super::ui::lang(&app, &headers, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
 async fn authorize(app: &App, headers: &HeaderMap, params: AuthorizeParams, ctx: &RequestContext) -> Response {
-    let first = negotiate(&params, headers);
+    let first = negotiate(app, &params, headers);
     let (req, params) = match checked(app, params, first, Entry::Authorize).await {
         Ok(checked) => checked,
         Err(response) => return *response,
     };
     // A pushed request's own ui_locales count from here on.
-    let lang = negotiate(&params, headers);
+    let lang = negotiate(app, &params, headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
     let outcome = app.provider.authorize(&req, cookie, ctx).await;
     let hint = params.login_hint.clone().unwrap_or_default();
-    respond(app, headers, lang, &req, &params, outcome, &hint)
+    respond(app, headers, lang, &req, &params, outcome, &hint).await
 }
 
 /// Renders an outcome: back to the app, or one of our pages (sign-in, account choice, consent).
-pub(super) fn respond(
+pub(super) async fn respond(
     app: &App,
     headers: &HeaderMap,
     lang: Lang,
@@ -129,11 +129,19 @@ pub(super) fn respond(
         Ok(Outcome::Login) => login_form(app, headers, lang, req, params, username, None),
         Ok(Outcome::SelectAccount(user)) => prompt::select_account_page(app, headers, lang, req, params, &user),
         Ok(Outcome::Consent(user)) => prompt::consent_page(app, headers, lang, req, params, &user),
-        Ok(Outcome::SecondFactor(step)) => {
-            super::account::second_factor_redirect(step, &super::account::authorize_continue(params))
-        }
+        Ok(Outcome::SecondFactor(step)) => match continuation(app, req, params).await {
+            Ok(next) => super::account::second_factor_redirect(step, &next),
+            Err(e) => pages::error(lang, e),
+        },
         Err(e) => pages::error(lang, e),
     }
+}
+
+/// Where the browser resumes this authorization once its second factor is proved: `/authorize` again with the
+/// same parameters, or for a pushed request with a fresh internal `request_uri` (a client that must push would
+/// refuse plain parameters, and they are not the client's to change).
+async fn continuation(app: &App, req: &AuthRequest, params: &AuthorizeParams) -> Result<String, Error> {
+    if req.pushed { app.provider.repush(params).await } else { Ok(super::account::authorize_continue(params)) }
 }
 
 /// Renders the sign-in form, reusing the browser's anti-forgery value or giving it one.
@@ -151,11 +159,30 @@ fn login_form(
         Err(e) => return pages::error(lang, e),
     };
     let (csrf, set_cookie) = csrf::issue(app, headers);
-    let mut response = pages::login(lang, req, &carried, username, notice, &csrf);
+    let back = form_address(params);
+    let here = match (&carried.client_id, &carried.pushed_request) {
+        (Some(client_id), Some(seal)) => super::ui::Here::Pushed { client_id, seal },
+        _ => super::ui::Here::Path(&back),
+    };
+    let help = super::ui::help(app, lang, here);
+    let mut response = pages::login(lang, req, &carried, username, notice, &csrf, help);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The GET address of a sign-in form for `params` (not pushed), for its language link: every parameter kept,
+/// `prompt=login` and `max_age` included, so switching language skips nothing the app asked for.
+fn form_address(params: &AuthorizeParams) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pages::hidden_fields(params) {
+        query.append_pair(k, v);
+    }
+    if let Some(hint) = &params.login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    format!("{}?{}", crate::oidc::discovery::AUTHORIZE_PATH, query.finish())
 }
 
 /// The sign-in form: the mailbox and password, plus the authorization request in hidden fields.
@@ -178,9 +205,9 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return pages::error(Lang::negotiate(None, None), Error::InvalidRequest("malformed form".into()));
+        return pages::error(super::ui::lang(&app, &headers, None), Error::InvalidRequest("malformed form".into()));
     };
-    let lang = negotiate(&form.params, &headers);
+    let lang = negotiate(&app, &form.params, &headers);
     let (req, params) = match checked(&app, form.params, lang, Entry::Form).await {
         Ok(checked) => checked,
         Err(response) => return *response,
@@ -215,7 +242,10 @@ pub async fn login(
             response
         }
         Ok(LoginResult::SecondFactor { step, cookie, .. }) => {
-            let next = super::account::authorize_continue(&params);
+            let next = match continuation(&app, &req, &params).await {
+                Ok(next) => next,
+                Err(e) => return pages::error(lang, e),
+            };
             let mut response = super::account::second_factor_redirect(step, &next);
             cookies::attach_session(&app, &mut response, cookie);
             response

@@ -46,7 +46,7 @@ pub async fn logout_get(
 ) -> Response {
     match query {
         Ok(Query(params)) => logout(&app, &headers, params, &ctx).await,
-        Err(e) => pages::error(Lang::default(), Error::InvalidRequest(e.body_text())),
+        Err(e) => pages::error(super::ui::lang(&app, &headers, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
@@ -58,13 +58,12 @@ pub async fn logout_post(
 ) -> Response {
     match form {
         Ok(Form(params)) => logout(&app, &headers, params, &ctx).await,
-        Err(e) => pages::error(Lang::default(), Error::InvalidRequest(e.body_text())),
+        Err(e) => pages::error(super::ui::lang(&app, &headers, None), Error::InvalidRequest(e.body_text())),
     }
 }
 
 async fn logout(app: &App, headers: &HeaderMap, params: LogoutParams, ctx: &RequestContext) -> Response {
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    let lang = Lang::negotiate(params.ui_locales.as_deref(), accept);
+    let lang = super::ui::lang(app, headers, params.ui_locales.as_deref());
     let cookie_name = cookies::session_name(app);
     let cookie = cookies::get(headers, &cookie_name);
     let plan = match app.provider.plan_logout(&params, cookie).await {

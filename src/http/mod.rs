@@ -19,6 +19,7 @@ mod prompt;
 mod saml;
 mod saml_confirm;
 pub mod token;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +73,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/report.css", get(discovery::report_stylesheet));
-    routes = routes.merge(account::routes());
+    routes = routes.merge(account::routes()).route(ui::LANG_PATH, get(ui::switch));
     if app.directory_page.is_some() {
         routes = routes.route(directory_page::PATH, get(directory_page::page));
     }
@@ -82,7 +83,7 @@ pub fn router(app: Arc<App>) -> Router {
     if app.console.is_some() {
         routes = routes.merge(console::routes());
     }
-    let routes = routes.with_state(app.clone());
+    let routes = routes.layer(middleware::from_fn_with_state(app.clone(), ui::chrome)).with_state(app.clone());
     let routes = if app.metrics_on_main_listener { routes.merge(metrics_router(app.metrics.clone())) } else { routes };
     let routes = match hsts {
         Some(layer) => routes.layer(layer),

@@ -1,10 +1,12 @@
-//! The HTML pages a person sees: the sign-in form and the error page, in Vietnamese or English.
+//! The HTML pages a person sees: the sign-in form and the error page, in Vietnamese or English. Both carry the
+//! help line and the language link ([`super::ui`]); error pages are framed by its layer.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::ui::{Help, PendingError};
 use crate::error::Error;
 use crate::i18n::{Lang, Texts};
 use crate::oidc::authorize::{AuthResponse, LoginMessage};
@@ -20,14 +22,7 @@ struct LoginPage<'a> {
     message: Option<String>,
     username: &'a str,
     hidden: Vec<(&'static str, &'a str)>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    lang: &'static str,
-    t: &'static Texts,
-    message: &'static str,
+    help: Help,
 }
 
 #[derive(Template, WebTemplate)]
@@ -91,10 +86,11 @@ pub fn login(
     username: &str,
     notice: Option<Notice>,
     csrf: &str,
+    help: Help,
 ) -> Response {
     let mut hidden = hidden_fields(params);
     hidden.push(("csrf", csrf));
-    login_form(lang, &req.client.name, crate::oidc::discovery::LOGIN_PATH, hidden, username, notice)
+    login_form(lang, &req.client.name, crate::oidc::discovery::LOGIN_PATH, hidden, username, notice, help)
 }
 
 /// The sign-in form for the app `app_name`, whatever its protocol: it posts `hidden` (which must include the
@@ -106,6 +102,7 @@ pub fn login_form(
     hidden: Vec<(&'static str, &str)>,
     username: &str,
     notice: Option<Notice>,
+    help: Help,
 ) -> Response {
     let t = lang.texts();
     let (status, message) = match notice {
@@ -121,11 +118,11 @@ pub fn login_form(
         Some(Notice::DirectoryDown) => (StatusCode::SERVICE_UNAVAILABLE, Some(t.directory_down.to_owned())),
         Some(Notice::FormExpired) => (StatusCode::FORBIDDEN, Some(t.form_expired.to_owned())),
     };
-    let page = LoginPage { lang: lang.code(), t, app_name, action, message, username, hidden };
+    let page = LoginPage { lang: lang.code(), t, app_name, action, message, username, hidden, help };
     (status, no_store(), page).into_response()
 }
 
-/// An error shown to the person (never redirected to an app).
+/// An error shown to the person (never redirected to an app); the [`super::ui::chrome`] layer renders it.
 pub fn error(lang: Lang, e: Error) -> Response {
     e.log();
     let t = lang.texts();
@@ -137,12 +134,14 @@ pub fn error(lang: Lang, e: Error) -> Response {
         Error::Internal(_) => t.internal,
         _ => t.bad_request,
     };
-    (e.status(), no_store(), ErrorPage { lang: lang.code(), t, message }).into_response()
+    error_message(lang, e.status(), message)
 }
 
 /// An error page with a message of its own (for pages whose texts live in their own module).
 pub fn error_message(lang: Lang, status: StatusCode, message: &'static str) -> Response {
-    (status, no_store(), ErrorPage { lang: lang.code(), t: lang.texts(), message }).into_response()
+    let mut response = (status, no_store()).into_response();
+    response.extensions_mut().insert(PendingError { lang, message });
+    response
 }
 
 pub(super) fn no_store() -> [(axum::http::HeaderName, &'static str); 1] {

@@ -258,9 +258,9 @@ async fn choose(
     decide: impl AsyncFnOnce(&AuthRequest, Option<&str>, Option<&str>) -> Result<Outcome, Error>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return pages::error(Lang::negotiate(None, None), Error::InvalidRequest("malformed form".into()));
+        return pages::error(super::ui::lang(app, headers, None), Error::InvalidRequest("malformed form".into()));
     };
-    let lang = negotiate(&form.params, headers);
+    let lang = negotiate(app, &form.params, headers);
     let (req, params) = match checked(app, form.params, lang, Entry::Form).await {
         Ok(checked) => checked,
         Err(response) => return *response,
@@ -273,5 +273,5 @@ async fn choose(
         None
     };
     let outcome = decide(&req, cookie, choice).await;
-    respond(app, headers, lang, &req, &params, outcome, "")
+    respond(app, headers, lang, &req, &params, outcome, "").await
 }

@@ -75,8 +75,9 @@ pub struct LoginForm {
     saml_request: String,
 }
 
-fn lang(headers: &HeaderMap) -> Lang {
-    Lang::negotiate(None, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+/// The page language: the person's pick, then `[ui]` (a SAML request names none).
+fn lang(app: &App, headers: &HeaderMap) -> Lang {
+    super::ui::lang(app, headers, None)
 }
 
 /// 404 when SAML is off (the routes are not mounted then anyway).
@@ -122,7 +123,7 @@ pub async fn sso_redirect(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     let inbound = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => Inbound::Redirect(q),
         Err(e) => return refused(&app, &ctx, lang, e.into(), None),
@@ -139,7 +140,7 @@ pub async fn sso_post(
     headers: HeaderMap,
     form: Result<Form<PostForm>, FormRejection>,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     let Ok(Form(PostForm { request: Some(message), relay_state, .. })) = form else {
         return refused(&app, &ctx, lang, SamlError::Invalid("no SAMLRequest".into()), None);
     };
@@ -160,7 +161,7 @@ pub async fn resume(
     headers: HeaderMap,
     Query(resume): Query<Resume>,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     match (&resume.authn, &resume.logout) {
         (Some(token), _) => match open::<AuthnRequest>(&app, AUTHN_TYP, token) {
             Ok(req) => sso(&app, saml, &headers, &req, &ctx).await,
@@ -175,7 +176,7 @@ pub async fn resume(
 }
 
 async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ctx: &RequestContext) -> Response {
-    let lang = lang(headers);
+    let lang = lang(app, headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
     // An SP with `require_mfa` and a session made with the password alone: the step-up, before any assertion.
     if saml.sps.get(&req.sp).is_some_and(|sp| sp.require_mfa && !req.force_authn && !req.is_passive)
@@ -212,7 +213,10 @@ fn login_page(
 ) -> Response {
     let (csrf, set_cookie) = csrf::issue(app, headers);
     let hidden = vec![("saml_request", token), ("csrf", csrf.as_str())];
-    let mut response = pages::login_form(lang(headers), app_name, LOGIN_PATH, hidden, username, notice);
+    let lang = lang(app, headers);
+    let back = format!("{CONTINUE_PATH}?authn={token}");
+    let help = super::ui::help(app, lang, super::ui::Here::Path(&back));
+    let mut response = pages::login_form(lang, app_name, LOGIN_PATH, hidden, username, notice, help);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -225,7 +229,7 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     let Ok(Form(form)) = form else {
         return pages::error(lang, Error::InvalidRequest("malformed form".into()));
     };
@@ -279,7 +283,7 @@ pub async fn slo_redirect(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     let query = match RedirectQuery::parse(query.as_deref().unwrap_or_default()) {
         Ok(q) => q,
         Err(e) => return refused(&app, &ctx, lang, e.into(), None),
@@ -301,7 +305,7 @@ pub async fn slo_post(
     headers: HeaderMap,
     form: Result<Form<PostForm>, FormRejection>,
 ) -> Response {
-    let (Some(saml), lang) = (&app.saml, lang(&headers)) else { return not_found() };
+    let (Some(saml), lang) = (&app.saml, lang(&app, &headers)) else { return not_found() };
     let form = match form {
         Ok(Form(f)) => f,
         Err(e) => return refused(&app, &ctx, lang, SamlError::Invalid(e.body_text()), None),
@@ -329,7 +333,7 @@ pub(super) async fn slo(
     req: &LogoutRequest,
     ctx: &RequestContext,
 ) -> Response {
-    let lang = lang(headers);
+    let lang = lang(app, headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
     if !req.signed
         && let Some(c) = cookie

@@ -75,7 +75,7 @@ pub async fn confirm(
     headers: HeaderMap,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
-    let lang = Lang::negotiate(None, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let lang = super::ui::lang(&app, &headers, None);
     let Some(saml) = &app.saml else { return pages::error(lang, Error::InvalidRequest("SAML is off".into())) };
     let Ok(Form(form)) = form else { return pages::error(lang, Error::InvalidRequest("malformed form".into())) };
     let mut req: LogoutRequest =

@@ -90,6 +90,37 @@ impl Provider {
         Ok(Ok(Pushed { request_uri, expires_in: ttl }))
     }
 
+    /// A fresh single-use `request_uri` for an already checked pushed request, and the `/authorize` address that
+    /// uses it: how a browser comes back to a pushed request after a page of ours that is not its form (the
+    /// second factor, the language link). It lives as long as a sealed form; `prompt=login` is dropped, since
+    /// the password was just checked.
+    pub async fn repush(&self, params: &AuthorizeParams) -> Result<String, Error> {
+        let client_id = params.client_id.clone().unwrap_or_default();
+        let mut params = params.clone();
+        params.prompt = params
+            .prompt
+            .as_deref()
+            .map(|p| p.split_whitespace().filter(|v| *v != "login").collect::<Vec<_>>().join(" "))
+            .filter(|p| !p.is_empty());
+        let request_uri = format!("{REQUEST_URI_PREFIX}{}", random_token());
+        let record = serde_json::to_string(&Record { client_id: client_id.clone(), params })
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        self.store.put_pushed_request(&secret_hash(&request_uri), &record, self.clock.now() + SEALED_TTL_SECS).await?;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &client_id)
+            .append_pair("request_uri", &request_uri)
+            .finish();
+        Ok(format!("{}?{query}", super::discovery::AUTHORIZE_PATH))
+    }
+
+    /// [`Provider::repush`] for a request our pages carried sealed; `None` when the seal is not ours or expired.
+    pub async fn repush_sealed(&self, carried: &AuthorizeParams) -> Result<Option<String>, Error> {
+        match self.open_pushed(carried) {
+            Some(params) => self.repush(&params).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Takes the pushed request `params.request_uri` names, once: its parameters when it is known, unexpired,
     /// unused and was pushed by `params.client_id`; `None` otherwise (it is spent either way).
     pub async fn take_pushed(&self, params: &AuthorizeParams) -> Result<Option<AuthorizeParams>, Error> {

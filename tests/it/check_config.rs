@@ -230,3 +230,26 @@ fn a_redis_store_takes_exactly_one_of_its_three_shapes_also_from_the_environment
     let text = refused(dir.path(), "", &cluster);
     assert_eq!(problem_keys(&text), ["store.cluster_urls"], "{text}");
 }
+
+#[test]
+fn the_ui_keys_are_checked_also_from_the_environment() {
+    let dir = TempDir::new("check-config");
+    let text = refused(dir.path(), "[ui]\npassword_reset_url = \"javascript:alert(1)\"\n", &[]);
+    assert_eq!(problem_keys(&text), ["ui.password_reset_url"], "{text}");
+    let env = [
+        ("DANANG_SSO__UI__PASSWORD_RESET_URL", "ftp://matkhau.danang.gov.vn/"),
+        ("DANANG_SSO__UI__DEFAULT_LANGUAGE", "fr"),
+    ];
+    let text = refused(dir.path(), "", &env);
+    assert_eq!(problem_keys(&text), ["ui.default_language", "ui.password_reset_url"], "{text}");
+    let good = [
+        ("DANANG_SSO__UI__PASSWORD_RESET_URL", "https://matkhau.danang.gov.vn/quen-mat-khau"),
+        ("DANANG_SSO__UI__DEFAULT_LANGUAGE", "en"),
+        ("DANANG_SSO__UI__FOLLOW_BROWSER_LANGUAGE", "true"),
+        ("DANANG_SSO__UI__SUPPORT_CONTACT", "Trung tâm CNTT, 0236 1234 567"),
+    ];
+    let (code, text) = check_in(dir.path(), "", &good);
+    assert_eq!(code, 0, "{text}");
+    let config = Config::load(Some(&dir.path().join("danang-sso.toml"))).unwrap();
+    assert_eq!(config.ui.default_language, "vi", "without the environment, the embedded default");
+}

@@ -18,6 +18,7 @@ mod hardening;
 mod harness;
 mod harness_selftest;
 mod https;
+mod language;
 mod ldap;
 mod ldap_app;
 mod lifecycle;

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::texts::{AccountTexts, texts};
 use super::{
-    ACCOUNT_PATH, SECOND_FACTOR_PATH, TOTP_PATH, current, form_ok, lang, local_path, no_store, see_other, to_sign_in,
-    with_continue, with_cookie,
+    ACCOUNT_PATH, SECOND_FACTOR_PATH, TOTP_PATH, current, form_ok, help, lang, local_path, no_store, see_other,
+    to_sign_in, with_continue, with_cookie,
 };
 use crate::App;
 use crate::error::Error;
@@ -37,6 +37,7 @@ struct EnrolPage<'a> {
     secret: &'a str,
     qr_svg: &'a str,
     message: Option<&'static str>,
+    help: crate::http::ui::Help,
 }
 
 #[derive(Template, WebTemplate)]
@@ -87,6 +88,7 @@ fn enrol_page(
         secret: &p.secret,
         qr_svg: &p.qr_svg,
         message,
+        help: help(app, lang, &with_continue(TOTP_PATH, next)),
     };
     with_cookie((StatusCode::OK, no_store(), page).into_response(), cookie)
 }
@@ -99,7 +101,7 @@ pub struct Next {
 }
 
 pub async fn enrol_form(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    let lang = lang(&headers, q.ui_locales.as_deref());
+    let lang = lang(&app, &headers, q.ui_locales.as_deref());
     let next = local_path(q.next.as_deref());
     match allowed(&app, &headers).await {
         Ok(Some((session, true))) => {
@@ -130,7 +132,7 @@ pub async fn enrol(
     headers: HeaderMap,
     Form(f): Form<EnrolForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let m = texts(lang);
     let next = local_path(f.next.as_deref());
     let session = match allowed(&app, &headers).await {
@@ -166,7 +168,7 @@ async fn fresh_session(app: &App, headers: &HeaderMap, csrf: &str) -> Result<Res
     match allowed(app, headers).await? {
         None => Ok(Err(to_sign_in(ACCOUNT_PATH))),
         Some(_) if !form_ok(app, headers, csrf) => {
-            Ok(Err(pages::error(lang(headers, None), Error::InvalidRequest("anti-forgery value missing".into()))))
+            Ok(Err(pages::error(lang(app, headers, None), Error::InvalidRequest("anti-forgery value missing".into()))))
         }
         Some((session, true)) if app.provider.is_fresh(&session, false) => Ok(Ok(session)),
         Some(_) => Ok(Err(re_authenticate(&format!("{ACCOUNT_PATH}?done=fresh")))),
@@ -179,7 +181,7 @@ pub async fn recovery_codes(
     headers: HeaderMap,
     Form(f): Form<ChangeForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let session = match fresh_session(&app, &headers, &f.csrf).await {
         Ok(Ok(s)) => s,
         Ok(Err(response)) => return response,
@@ -197,7 +199,7 @@ pub async fn remove(
     headers: HeaderMap,
     Form(f): Form<ChangeForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let session = match fresh_session(&app, &headers, &f.csrf).await {
         Ok(Ok(s)) => s,
         Ok(Err(response)) => return response,

@@ -103,9 +103,14 @@ fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// The page language: `?ui_locales=en` or the browser's, Vietnamese by default.
-fn lang(headers: &HeaderMap, ui_locales: Option<&str>) -> Lang {
-    Lang::negotiate(ui_locales, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+/// The page language: the person's pick, `?ui_locales=en`, then `[ui]` (see [`crate::http::ui`]).
+fn lang(app: &App, headers: &HeaderMap, ui_locales: Option<&str>) -> Lang {
+    crate::http::ui::lang(app, headers, ui_locales)
+}
+
+/// The help line and language link of a page the browser can ask for again at `here`.
+fn help(app: &App, lang: Lang, here: &str) -> crate::http::ui::Help {
+    crate::http::ui::help(app, lang, crate::http::ui::Here::Path(here))
 }
 
 /// The browser's live SSO session.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::texts::{AccountTexts, texts};
 use super::{
-    ACCOUNT_CLIENT, ACCOUNT_PATH, SECOND_FACTOR_PATH, SIGN_IN_PATH, current, form_ok, lang, local_path, no_store,
+    ACCOUNT_CLIENT, ACCOUNT_PATH, SECOND_FACTOR_PATH, SIGN_IN_PATH, current, form_ok, help, lang, local_path, no_store,
     see_other, to_sign_in, with_continue, with_cookie,
 };
 use crate::App;
@@ -39,6 +39,7 @@ struct AccountPage<'a> {
     sessions: Vec<SessionRow>,
     has_totp: bool,
     recovery_left: usize,
+    help: crate::http::ui::Help,
 }
 
 struct SessionRow {
@@ -93,7 +94,7 @@ pub struct PageQuery {
 }
 
 pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let lang = lang(&headers, q.ui_locales.as_deref());
+    let lang = lang(&app, &headers, q.ui_locales.as_deref());
     let m = texts(lang);
     let session = match current(&app, &headers).await {
         Ok(Some(s)) => s,
@@ -149,6 +150,7 @@ pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): 
         sessions,
         has_totp: factors.totp.is_some(),
         recovery_left: factors.recovery.len(),
+        help: help(&app, lang, ACCOUNT_PATH),
     };
     with_cookie((no_store(), page).into_response(), cookie)
 }
@@ -161,10 +163,11 @@ pub struct SignInQuery {
 }
 
 fn sign_in_page(app: &App, headers: &HeaderMap, next: &str, username: &str, notice: Option<pages::Notice>) -> Response {
-    let lang = lang(headers, None);
+    let lang = lang(app, headers, None);
     let (csrf, cookie) = csrf::issue(app, headers);
     let hidden = vec![("continue", next), ("csrf", csrf.as_str())];
-    with_cookie(pages::login_form(lang, texts(lang).my_account, SIGN_IN_PATH, hidden, username, notice), cookie)
+    let help = help(app, lang, &with_continue(SIGN_IN_PATH, next));
+    with_cookie(pages::login_form(lang, texts(lang).my_account, SIGN_IN_PATH, hidden, username, notice, help), cookie)
 }
 
 pub async fn sign_in_form(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<SignInQuery>) -> Response {
@@ -208,7 +211,7 @@ pub async fn sign_in(
         Err(crate::error::Error::Unavailable("directory")) => {
             sign_in_page(&app, &headers, &next, typed, Some(pages::Notice::DirectoryDown))
         }
-        Err(e) => pages::error(lang(&headers, None), e),
+        Err(e) => pages::error(lang(&app, &headers, None), e),
     }
 }
 
@@ -228,7 +231,7 @@ pub async fn end_one(
     headers: HeaderMap,
     Form(f): Form<EndForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let session = match current(&app, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return to_sign_in(ACCOUNT_PATH),
@@ -260,7 +263,7 @@ pub async fn end_all(
     headers: HeaderMap,
     Form(f): Form<EndForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let session = match current(&app, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return to_sign_in(ACCOUNT_PATH),

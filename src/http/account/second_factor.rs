@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::texts::{AccountTexts, texts};
-use super::{ACCOUNT_CLIENT, current, form_ok, lang, local_path, no_store, see_other, to_sign_in, with_cookie};
+use super::{
+    ACCOUNT_CLIENT, SECOND_FACTOR_PATH, current, form_ok, help, lang, local_path, no_store, see_other, to_sign_in,
+    with_continue, with_cookie,
+};
 use crate::App;
 use crate::http::context::Ctx;
 use crate::http::{csrf, pages};
@@ -28,6 +31,7 @@ struct MfaPage<'a> {
     csrf: &'a str,
     next: &'a str,
     message: Option<String>,
+    help: crate::http::ui::Help,
 }
 
 #[derive(Deserialize)]
@@ -56,12 +60,13 @@ fn page(
     message: Option<String>,
 ) -> Response {
     let (csrf, cookie) = csrf::issue(app, headers);
-    let page = MfaPage { lang: lang.code(), t: lang.texts(), m: texts(lang), csrf: &csrf, next, message };
+    let help = help(app, lang, &with_continue(SECOND_FACTOR_PATH, next));
+    let page = MfaPage { lang: lang.code(), t: lang.texts(), m: texts(lang), csrf: &csrf, next, message, help };
     with_cookie((status, no_store(), page).into_response(), cookie)
 }
 
 pub async fn form(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
-    let lang = lang(&headers, q.ui_locales.as_deref());
+    let lang = lang(&app, &headers, q.ui_locales.as_deref());
     let next = local_path(q.next.as_deref());
     match current(&app, &headers).await {
         Ok(Some(_)) => page(&app, &headers, lang, &next, StatusCode::OK, None),
@@ -76,7 +81,7 @@ pub async fn verify(
     headers: HeaderMap,
     Form(f): Form<OtpForm>,
 ) -> Response {
-    let lang = lang(&headers, None);
+    let lang = lang(&app, &headers, None);
     let m = texts(lang);
     let next = local_path(f.next.as_deref());
     let session = match current(&app, &headers).await {

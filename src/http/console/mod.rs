@@ -136,7 +136,10 @@ fn safe_back(next: &str) -> &str {
 fn sign_in_form(app: &App, headers: &HeaderMap, back: &str, username: &str, notice: Option<pages::Notice>) -> Response {
     let (csrf, set_cookie) = csrf::issue(app, headers);
     let hidden = vec![("next", safe_back(back)), ("csrf", csrf.as_str())];
-    let mut response = pages::login_form(Lang::Vi, "Bảng điều khiển quản trị", LOGIN_PATH, hidden, username, notice);
+    // The console speaks Vietnamese only: the help line, no language link.
+    let help = crate::http::ui::help(app, Lang::Vi, crate::http::ui::Here::Nowhere);
+    let mut response =
+        pages::login_form(Lang::Vi, "Bảng điều khiển quản trị", LOGIN_PATH, hidden, username, notice, help);
     if let Some(value) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

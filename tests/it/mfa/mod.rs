@@ -3,6 +3,7 @@
 //! centre's reset, fresh sign-in for removing a factor, and "sign out everywhere" with back-channel logout.
 
 mod account;
+mod par;
 mod saml;
 
 use danang_sso::config::Config;

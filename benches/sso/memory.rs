@@ -187,6 +187,7 @@ pub async fn isolated(url: &str, accounts: &[Account], bytes: &mut RedisBytes) {
             refresh_hash: Some(secret_hash(&random_token())),
             expires_at: now + 2_592_000,
             amr: Vec::new(),
+            issued_at: now,
         };
         store.put_grant(&grant).await.expect("put a grant");
     }

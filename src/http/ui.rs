@@ -10,14 +10,14 @@
 //! redirect. A pushed authorization request (RFC 9126) cannot be re-read from a URL, so its page links with the
 //! sealed request instead, and the link continues through a fresh internal `request_uri`.
 //!
-//! **Error pages** are built by [`super::pages::error`] without the request at hand; they are rendered here, in
-//! the [`chrome`] layer, which knows the configuration and the address the page was asked for.
+//! **Error pages** are built by [`super::pages::error`] without the configuration at hand; they are rendered
+//! here, in the [`chrome`] layer, with the help line.
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -89,11 +89,6 @@ pub fn help(app: &App, lang: Lang, here: Here<'_>) -> Help {
     }
 }
 
-/// The path and query of the page being answered, when a GET can ask for it again.
-pub fn here_of(method: &Method, uri: &axum::http::Uri) -> Option<String> {
-    (method == Method::GET).then(|| uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.to_string()))
-}
-
 /// `target` when it is a path on this service: starts with one `/`, no `\`, no control character (a browser
 /// would drop those and could read `/\evil` or `/\t/evil` as another host). Anything else is ignored.
 pub fn local_return(target: Option<&str>) -> Option<&str> {
@@ -150,17 +145,17 @@ struct ErrorPage {
     help: Help,
 }
 
-/// The layer that renders pending error pages with the help line and, for a GET, the language link.
+/// The layer that renders pending error pages with the help line. They carry no language link: the request
+/// that failed is not echoed into a page (it may hold whatever an attacker put in a link), and asking it again
+/// would fail the same way.
 pub async fn chrome(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let here = here_of(request.method(), request.uri());
     let mut response = next.run(request).await;
     let Some(pending) = response.extensions_mut().remove::<PendingError>() else { return response };
-    let here = here.as_deref().map_or(Here::Nowhere, Here::Path);
     let page = ErrorPage {
         lang: pending.lang.code(),
         t: pending.lang.texts(),
         message: pending.message,
-        help: help(&app, pending.lang, here),
+        help: help(&app, pending.lang, Here::Nowhere),
     };
     match page.render() {
         Ok(html) => {
@@ -187,12 +182,5 @@ mod tests {
             assert_eq!(local_return(Some(bad)), None, "{bad}");
         }
         assert_eq!(local_return(None), None);
-    }
-
-    #[test]
-    fn the_link_carries_the_page_back() {
-        let get = here_of(&Method::GET, &"/authorize?client_id=portal&state=a%26b".parse().unwrap());
-        assert_eq!(get.as_deref(), Some("/authorize?client_id=portal&state=a%26b"));
-        assert_eq!(here_of(&Method::POST, &"/login".parse().unwrap()), None);
     }
 }

@@ -109,6 +109,7 @@ impl Provider {
             user: Some(record.user),
             amr: record.amr,
             refresh_hash: refresh.as_deref().map(secret_hash),
+            issued_at: now,
             expires_at: now
                 + if refresh.is_some() {
                     self.tokens.refresh_token_ttl_secs
@@ -175,6 +176,7 @@ impl Provider {
             refresh_hash: None,
             expires_at: self.clock.now() + self.tokens.access_token_ttl_secs,
             amr: Vec::new(),
+            issued_at: self.clock.now(),
         };
         self.store.put_grant(&grant).await?;
         Ok((self.mint(client, &grant, &scope, None, None)?, None))

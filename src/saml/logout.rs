@@ -93,6 +93,7 @@ pub async fn record_participant(
         refresh_hash: None,
         expires_at: session.expires_at,
         amr: session.amr.clone(),
+        issued_at: provider.clock.now(),
     };
     Ok(provider.store.put_grant(&grant).await?)
 }

@@ -315,6 +315,14 @@ impl Store for MemoryStore {
         Ok(self.lock().remove_grant(id).filter(|g| g.expires_at > now))
     }
 
+    async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        let Some(ids) = inner.by_session.get(sid) else { return Ok(Vec::new()) };
+        let grants = ids.iter().filter(|(expires_at, _)| *expires_at > now).filter_map(|(_, id)| inner.grants.get(id));
+        Ok(grants.filter(|g| g.expires_at > now && g.sid.as_deref() == Some(sid)).cloned().collect())
+    }
+
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();

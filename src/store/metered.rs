@@ -97,6 +97,10 @@ impl Store for Metered {
         self.timed("revoke_grant", self.inner.revoke_grant(id)).await
     }
 
+    async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError> {
+        self.timed("session_grants", self.inner.session_grants(sid)).await
+    }
+
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
         self.timed("revoke_account_grants", self.inner.revoke_account_grants(account)).await
     }

@@ -122,6 +122,9 @@ pub struct Grant {
     /// How the person signed in when the grant was made (RFC 8176); empty for a service client.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// When the app was given it (the code exchanged, the assertion issued): what `/tai-khoan` shows as "when".
+    #[serde(default)]
+    pub issued_at: u64,
 }
 
 /// What presenting a refresh token found.
@@ -255,6 +258,9 @@ pub trait Store: Send + Sync {
         user: Option<&User>,
     ) -> Result<Rotation, StoreError>;
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
+    /// The live grants made in SSO session `sid`: the apps signed into in it (OIDC clients and SAML participants).
+    /// Reads that session's own index only.
+    async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError>;
     /// Revokes every live grant of an account, session-bound or not (incident response).
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError>;
 

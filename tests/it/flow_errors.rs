@@ -54,6 +54,7 @@ async fn wrong_password_unknown_and_locked_accounts_read_the_same() {
                         && !l.contains("name=\"csrf\"")
                         && !l.contains("name=\"nonce\"")
                         && !l.contains("code_challenge\"")
+                        && !l.contains("id=\"language-link\"")
                 })
                 .collect()
         })

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the service in-process, real slapd and redis-server started by the harness,
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
+mod account_apps;
 mod app;
 mod attacks;
 mod backchannel_retries;

@@ -255,6 +255,7 @@ pub fn grant(id: &str, sid: Option<&str>, refresh: Option<&str>, expires_at: u64
         refresh_hash: refresh.map(Into::into),
         expires_at,
         amr: Vec::new(),
+        issued_at: 1,
     }
 }
 
@@ -365,11 +366,18 @@ async fn ending_a_session_revokes_its_grants(store: &dyn Store, time: &Time) {
         store.put_grant(&grant(id, Some(sid), Some(&format!("r-{id}")), later)).await.unwrap();
     }
     store.revoke_grant("e2").await.unwrap();
+    // The apps of a session (the account page lists them): its live grants, read without ending anything.
+    let mut live: Vec<String> = store.session_grants("end-me").await.unwrap().into_iter().map(|g| g.id).collect();
+    live.sort();
+    assert_eq!(live, ["e1"]);
+    assert_eq!(store.session_grants("end-me").await.unwrap()[0].issued_at, 1);
+    assert!(store.session_grants("no-such-session").await.unwrap().is_empty());
     let (ended, grants) = store.end_session("end-me").await.unwrap().expect("the session ends");
     assert_eq!(ended.id, "end-me");
     let revoked: Vec<&str> = grants.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(revoked, ["e1"], "the live grants made in it, for their clients to be told");
     assert_eq!(store.grant("e1").await.unwrap(), None);
+    assert!(store.session_grants("end-me").await.unwrap().is_empty());
     assert!(store.grant("k1").await.unwrap().is_some(), "another session's grant lives on");
     assert!(store.session("keep-me").await.unwrap().is_some());
     assert_eq!(ids(store.sessions_of("anhvn@danang.gov.vn").await.unwrap()), ["keep-me"]);

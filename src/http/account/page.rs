@@ -37,6 +37,7 @@ struct AccountPage<'a> {
     unit: String,
     groups: String,
     sessions: Vec<SessionRow>,
+    apps: Vec<AppRow>,
     has_totp: bool,
     recovery_left: usize,
     help: crate::http::ui::Help,
@@ -49,6 +50,31 @@ struct SessionRow {
     started: String,
     last_used: String,
     current: bool,
+}
+
+/// An app signed into in this browser's session, by its display name, and when.
+struct AppRow {
+    name: String,
+    when: String,
+}
+
+/// The apps of a session from its grants (OIDC clients and SAML participants), by display name, latest first;
+/// one line per app however many times it signed in. An app no longer registered shows its id.
+fn app_rows(app: &App, grants: Vec<crate::store::Grant>) -> Vec<AppRow> {
+    let mut latest: Vec<(String, u64)> = Vec::new();
+    for g in grants {
+        let name = match g.client_id.strip_prefix(crate::saml::logout::GRANT_PREFIX) {
+            Some(entity_id) => app.saml.as_ref().and_then(|s| s.sps.get(entity_id)).map(|sp| sp.name.clone()),
+            None => app.provider.clients.get(&g.client_id).map(|c| c.name.clone()),
+        };
+        let name = name.unwrap_or(g.client_id);
+        match latest.iter_mut().find(|(n, _)| *n == name) {
+            Some(row) => row.1 = row.1.max(g.issued_at),
+            None => latest.push((name, g.issued_at)),
+        }
+    }
+    latest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    latest.into_iter().map(|(name, t)| AppRow { name, when: when(t) }).collect()
 }
 
 /// "Chrome on Windows" from a User-Agent: enough for a person to recognise their own devices.
@@ -106,10 +132,11 @@ pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): 
         let user = p.directory.lookup(&session.account).await?.ok();
         let factors = p.factors(&session.account).await?;
         let sessions = p.store.sessions_of(&session.account).await?;
+        let grants = p.store.session_grants(&session.id).await?;
         p.touch_session(&session).await?;
-        Ok::<_, crate::error::Error>((user, factors, sessions))
+        Ok::<_, crate::error::Error>((user, factors, sessions, grants))
     };
-    let (user, factors, sessions) = match loaded.await {
+    let (user, factors, sessions, grants) = match loaded.await {
         Ok(v) => v,
         Err(e) => return pages::error(lang, e),
     };
@@ -148,6 +175,7 @@ pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): 
         unit: user.unit.clone().unwrap_or_else(|| "—".into()),
         groups: user.groups.join(", "),
         sessions,
+        apps: app_rows(&app, grants),
         has_totp: factors.totp.is_some(),
         recovery_left: factors.recovery.len(),
         help: help(&app, lang, ACCOUNT_PATH),

@@ -99,6 +99,8 @@ struct WireGrantMeta {
     expires_at: u64,
     #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
     amr: Vec<String>,
+    #[serde(rename = "w", default)]
+    issued_at: u64,
 }
 
 impl From<&User> for WireUser {
@@ -219,6 +221,7 @@ pub fn encode_grant(g: &Grant) -> String {
         auth_time: g.auth_time,
         expires_at: g.expires_at,
         amr: g.amr.clone(),
+        issued_at: g.issued_at,
     };
     let user = g.user.as_ref().map(encode_user).unwrap_or_default();
     format!("{}\n{user}\n{}", g.refresh_hash.as_deref().unwrap_or_default(), to_json(&meta))
@@ -245,6 +248,7 @@ pub fn decode_grant(id: &str, text: &str) -> Result<Grant, StoreError> {
         refresh_hash: (!refresh.is_empty()).then(|| refresh.to_owned()),
         expires_at: meta.expires_at,
         amr: meta.amr,
+        issued_at: meta.issued_at,
     })
 }
 
@@ -330,6 +334,7 @@ mod tests {
             refresh_hash: Some("hash".into()),
             expires_at: 99,
             amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+            issued_at: 12,
         };
         let text = encode_grant(&g);
         assert_eq!(text.lines().count(), 3);

@@ -383,6 +383,18 @@ impl Store for RedisStore {
         })
     }
 
+    async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError> {
+        let live = cmd("ZRANGEBYSCORE", (self.keys.grants_of(sid), format!("({}", self.clock.now()), "+inf"));
+        let ids: Vec<String> = self.conn.send("session_grants", Retry::Idempotent, Request::Cmd(&live)).await?;
+        // One GET each: a SAML participant's grant id carries no account tag, so under Cluster it may live in
+        // another slot than the session's (a handful of apps per session).
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.grant(&id).await?.filter(|g| g.sid.as_deref() == Some(sid)));
+        }
+        Ok(out)
+    }
+
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
         let index = self.keys.grants_of_account(account);
         let live = cmd("ZRANGEBYSCORE", (&index, format!("({}", self.clock.now()), "+inf"));

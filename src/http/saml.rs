@@ -179,7 +179,9 @@ async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ct
     let lang = lang(app, headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
     // An SP with `require_mfa` and a session made with the password alone: the step-up, before any assertion.
-    if saml.sps.get(&req.sp).is_some_and(|sp| sp.require_mfa && !req.force_authn && !req.is_passive)
+    if saml.needs_two_factors(req)
+        && !req.force_authn
+        && !req.is_passive
         && let Ok(Some(session)) = app.provider.session_for_cookie(cookie).await
         && !session.has_second_factor()
     {
@@ -256,7 +258,7 @@ pub async fn login(
     );
     match result {
         Ok(SignIn::Success { session, cookie, user, .. }) => {
-            let step = match app.provider.mfa_step(&session, &user, sp.require_mfa, &[]).await {
+            let step = match app.provider.mfa_step(&session, &user, saml.needs_two_factors(&req), &[]).await {
                 Ok(step) => step,
                 Err(e) => return pages::error(lang, e),
             };

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::binding::POST;
+use super::context::{Need, RequestedContext};
 use super::response::AssertionFor;
 use super::sp::ServiceProvider;
 use super::{Inbound, NameIdFormat, Saml, SamlError, UNSPECIFIED, ns, status};
@@ -42,6 +43,9 @@ pub struct AuthnRequest {
     /// `NameIDPolicy/@AllowCreate`, when given.
     #[serde(default)]
     pub allow_create: Option<bool>,
+    /// `RequestedAuthnContext`, when given.
+    #[serde(default)]
+    pub requested_context: Option<RequestedContext>,
 }
 
 impl AuthnRequest {
@@ -109,7 +113,24 @@ impl Saml {
             is_passive: flag(root.get("IsPassive")),
             name_id_policy: policy.and_then(|p| p.get("Format")).map(str::to_owned),
             allow_create: policy.and_then(|p| p.get("AllowCreate")).map(|v| flag(Some(v))),
+            requested_context: super::context::parse(root)?,
         })
+    }
+
+    /// Whether the service is reached over https (the password classes differ).
+    pub fn https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// What `req`'s `RequestedAuthnContext` needs of the session (`Any` without one).
+    pub fn context_need(&self, req: &AuthnRequest) -> Need {
+        req.requested_context.as_ref().map_or(Need::Any, |r| r.need(self.https()))
+    }
+
+    /// Whether `req` can only be answered after two factors: the SP is registered with `require_mfa`, or its
+    /// `RequestedAuthnContext` names a class only two factors earn (the REFEDS MFA profile).
+    pub fn needs_two_factors(&self, req: &AuthnRequest) -> bool {
+        self.sps.get(&req.sp).is_some_and(|sp| sp.require_mfa) || self.context_need(req) == Need::TwoFactors
     }
 
     fn sp_of(&self, req: &AuthnRequest) -> Result<Arc<ServiceProvider>, Error> {
@@ -128,6 +149,10 @@ impl Saml {
         let now = provider.clock.now();
         if req.name_id_format(&sp).is_none() {
             return self.refuse(provider, req, status::INVALID_NAME_ID_POLICY).map(SsoOutcome::Respond);
+        }
+        // A class we cannot earn: the SP hears so at its ACS, before anyone types a password for nothing.
+        if self.context_need(req) == Need::Unsatisfiable {
+            return self.refuse(provider, req, status::NO_AUTHN_CONTEXT).map(SsoOutcome::Respond);
         }
         let prompt = match (req.force_authn, req.is_passive) {
             // Asked to check the password without showing anything: impossible.
@@ -168,6 +193,12 @@ impl Saml {
         {
             return self.refuse(provider, req, status::INVALID_NAME_ID_POLICY);
         }
+        // The session must meet the requested context (the step-up comes before this); else NoAuthnContext.
+        if let Some(requested) = &req.requested_context
+            && requested.class_for(self.https(), session.has_second_factor()).is_none()
+        {
+            return self.refuse(provider, req, status::NO_AUTHN_CONTEXT);
+        }
         let keys = provider.keys.current();
         let about = AssertionFor {
             sp: &sp,
@@ -177,6 +208,7 @@ impl Saml {
             user,
             session,
             now: provider.clock.now(),
+            requested: req.requested_context.as_ref(),
         };
         let xml = self.response(&keys, &about)?;
         super::logout::record_participant(provider, &sp, session, user, format).await?;

@@ -13,6 +13,7 @@ pub mod authn;
 pub mod binding;
 pub mod c14n;
 pub mod cert;
+pub mod context;
 pub mod dsig;
 pub mod logout;
 pub mod metadata;
@@ -66,6 +67,8 @@ pub mod status {
     pub const INVALID_NAME_ID_POLICY: &str = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
     pub const UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
     pub const REQUEST_DENIED: &str = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied";
+    /// The authentication context the SP asked for (`RequestedAuthnContext`) cannot be met.
+    pub const NO_AUTHN_CONTEXT: &str = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
 }
 
 /// How the person is named to an SP.

@@ -34,6 +34,8 @@ pub struct AssertionFor<'a> {
     pub user: &'a User,
     pub session: &'a Session,
     pub now: u64,
+    /// The SP's `RequestedAuthnContext`, which decides the class asserted (see [`super::context`]).
+    pub requested: Option<&'a super::context::RequestedContext>,
 }
 
 /// The NameID element naming `user` to `sp`.
@@ -89,13 +91,7 @@ impl Saml {
             .attr("NotBefore", time::format(g.now))
             .attr("NotOnOrAfter", time::format(g.now + ttl))
             .child(saml("AudienceRestriction").child(saml("Audience").text(g.sp.entity_id.as_str())));
-        let class = if g.session.has_second_factor() {
-            crate::mfa::ACR_MFA
-        } else if self.issuer.starts_with("https://") {
-            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-        } else {
-            "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"
-        };
+        let class = super::context::assertion_class(g.requested, self.https(), g.session.has_second_factor());
         let authn = saml("AuthnStatement")
             .attr("AuthnInstant", time::format(g.session.auth_time))
             .attr("SessionIndex", g.session.id.as_str())

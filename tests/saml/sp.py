@@ -31,7 +31,8 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_TRANSIENT, NameID
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_TRANSIENT, AuthnContextClassRef, NameID
+from saml2.samlp import RequestedAuthnContext
 from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -141,6 +142,11 @@ def authn(args):
         extra["assertion_consumer_service_url"] = args.acs
     if args.name_id_format:
         extra["nameid_format"] = FORMATS[args.name_id_format]
+    if args.authn_context:
+        extra["requested_authn_context"] = RequestedAuthnContext(
+            authn_context_class_ref=[AuthnContextClassRef(text=c) for c in args.authn_context],
+            comparison=args.comparison,
+        )
     request_id, info = c.prepare_for_authenticate(
         entityid=idp_entity(c),
         relay_state=args.relay_state,
@@ -175,6 +181,7 @@ def response(args):
             "session_index": assertion.authn_statement[0].session_index,
             "audience": [a.audience[0].text for a in assertion.conditions.audience_restriction],
             "relay_state": posted.get("RelayState"),
+            "authn_context_class": assertion.authn_statement[0].authn_context.authn_context_class_ref.text,
         }
     )
 
@@ -266,6 +273,8 @@ def main():
     s.add_argument("--acs")
     s.add_argument("--relay-state", default="")
     s.add_argument("--name-id-format", choices=["emailAddress", "transient"])
+    s.add_argument("--authn-context", action="append", help="a RequestedAuthnContext class reference (repeatable)")
+    s.add_argument("--comparison", default="exact", choices=["exact", "minimum", "better", "maximum"])
     s = sub.add_parser("response")
     s.add_argument("workdir")
     s.add_argument("request_id")

@@ -5,6 +5,7 @@
 mod account;
 mod par;
 mod saml;
+mod saml_context;
 
 use danang_sso::config::Config;
 use danang_sso::mfa::totp::code_at;

@@ -2,6 +2,7 @@
 //! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
 
 mod account_apps;
+mod account_browser;
 mod app;
 mod attacks;
 mod backchannel_retries;

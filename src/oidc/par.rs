@@ -91,21 +91,24 @@ impl Provider {
     }
 
     /// A fresh single-use `request_uri` for an already checked pushed request, and the `/authorize` address that
-    /// uses it: how a browser comes back to a pushed request after a page of ours that is not its form (the
-    /// second factor, the language link). It lives as long as a sealed form; `prompt=login` is dropped, since
-    /// the password was just checked.
+    /// uses it: how a browser comes back to a pushed request after the second factor (which may include enrolling
+    /// one, so it lives as long as a sealed form). `prompt=login` is dropped, since the password was just checked.
     pub async fn repush(&self, params: &AuthorizeParams) -> Result<String, Error> {
-        let client_id = params.client_id.clone().unwrap_or_default();
         let mut params = params.clone();
         params.prompt = params
             .prompt
             .as_deref()
             .map(|p| p.split_whitespace().filter(|v| *v != "login").collect::<Vec<_>>().join(" "))
             .filter(|p| !p.is_empty());
+        self.repush_for(params, SEALED_TTL_SECS).await
+    }
+
+    async fn repush_for(&self, params: AuthorizeParams, ttl: u64) -> Result<String, Error> {
+        let client_id = params.client_id.clone().unwrap_or_default();
         let request_uri = format!("{REQUEST_URI_PREFIX}{}", random_token());
         let record = serde_json::to_string(&Record { client_id: client_id.clone(), params })
             .map_err(|e| Error::Internal(e.to_string()))?;
-        self.store.put_pushed_request(&secret_hash(&request_uri), &record, self.clock.now() + SEALED_TTL_SECS).await?;
+        self.store.put_pushed_request(&secret_hash(&request_uri), &record, self.clock.now() + ttl).await?;
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &client_id)
             .append_pair("request_uri", &request_uri)
@@ -113,10 +116,12 @@ impl Provider {
         Ok(format!("{}?{query}", super::discovery::AUTHORIZE_PATH))
     }
 
-    /// [`Provider::repush`] for a request our pages carried sealed; `None` when the seal is not ours or expired.
+    /// [`Provider::repush`] for a request our pages carried sealed (the language link, which anyone may follow:
+    /// the browser uses it at once, so it lives only `[oidc] request_uri_ttl_secs`); `None` when the seal is not
+    /// ours or expired. `prompt=login` stays: the page was a sign-in form and shows it again.
     pub async fn repush_sealed(&self, carried: &AuthorizeParams) -> Result<Option<String>, Error> {
         match self.open_pushed(carried) {
-            Some(params) => self.repush(&params).await.map(Some),
+            Some(params) => self.repush_for(params, self.oidc.request_uri_ttl_secs).await.map(Some),
             None => Ok(None),
         }
     }

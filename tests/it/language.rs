@@ -130,7 +130,10 @@ async fn the_link_remembers_english_and_comes_back_to_the_same_page() {
 async fn the_link_on_a_pushed_request_continues_through_a_fresh_request_uri() {
     let app = TestApp::start().await;
     let portal = Rp::demo(&app.url, "portal").await;
-    let pending = portal.start(&[], &[]);
+    // A live session, and a pushed request with prompt=login: the form must come back after the link too.
+    let mut browser = Browser::new();
+    portal.sign_in(&app.url, &mut browser, "dungnv", &[]).await;
+    let pending = portal.start(&[], &[("prompt", "login")]);
     let url = url::Url::parse(&pending.url).unwrap();
     let fields: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let pushed: serde_json::Value = crate::app::http()
@@ -148,18 +151,18 @@ async fn the_link_on_a_pushed_request_continues_through_a_fresh_request_uri() {
         .query_pairs_mut()
         .append_pair("client_id", "portal")
         .append_pair("request_uri", pushed["request_uri"].as_str().unwrap());
-    let mut browser = Browser::new();
     let page = browser.get(start.as_str()).await;
     assert!(is_vietnamese(&page) && page.is_login_form());
     let back = pick_language(&app, &mut browser, &page).await;
-    assert!(
-        back.starts_with("/authorize?client_id=portal&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A"),
-        "{back}"
-    );
+    let prefix = "/authorize?client_id=portal&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A";
+    assert!(back.starts_with(prefix), "{back}");
     let english = browser.get(&format!("{}{back}", app.url)).await;
-    assert!(is_english(&english) && english.is_login_form(), "{}", english.body);
+    assert!(is_english(&english) && english.is_login_form(), "prompt=login still asks: {}", english.body);
     let done = browser.sign_in(&app.url, &english, "dungnv", PASSWORD).await;
     portal.exchange(pending, &done).await;
+    // The fresh request_uri is single-use like any other.
+    let again = browser.get(&format!("{}{back}", app.url)).await;
+    assert_eq!(again.status, 400);
 }
 
 #[tokio::test]

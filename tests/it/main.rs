@@ -1,5 +1,6 @@
 //! The one integration-test binary: the service in-process, real slapd and redis-server started by the harness,
-//! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
+//! an independent relying party built on the `openidconnect` crate, and real SAML service providers (pysaml2;
+//! mod_auth_mellon in an Apache the harness starts).
 
 mod app;
 mod attacks;
@@ -34,6 +35,7 @@ mod readiness_backends;
 mod rp;
 mod saml;
 mod saml_logout;
+mod saml_mellon;
 mod saml_sp;
 mod saml_transient;
 mod sentinel;

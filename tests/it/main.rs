@@ -24,6 +24,7 @@ mod ldap_app;
 mod lifecycle;
 mod listener;
 mod logout;
+mod mellon_sp;
 mod mfa;
 mod ops;
 mod outage;

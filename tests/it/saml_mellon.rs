@@ -9,6 +9,18 @@ use crate::listener::Listener;
 use crate::mellon_sp::{Mellon, follow, submit, var};
 use crate::rp::{Rp, payload};
 
+/// `SigAlg` as mellon sends it by default, URL-encoded.
+const RSA_SHA256: &str = "http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256";
+
+/// The XML of an HTTP-Redirect binding URL's `SAMLRequest` (base64 of DEFLATE).
+fn redirect_message(url: &str) -> String {
+    use base64::Engine;
+    let url = url::Url::parse(url).unwrap();
+    let value = url.query_pairs().find(|(k, _)| k == "SAMLRequest").expect("a SAMLRequest").1;
+    let deflated = base64::engine::general_purpose::STANDARD.decode(value.as_bytes()).unwrap();
+    String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&deflated).expect("DEFLATE")).unwrap()
+}
+
 #[tokio::test]
 async fn mod_auth_mellon_signs_in_walks_into_an_oidc_app_and_logs_out_everywhere() {
     let mut listener = Listener::start().await;
@@ -25,6 +37,9 @@ async fn mod_auth_mellon_signs_in_walks_into_an_oidc_app_and_logs_out_everywhere
     assert_eq!(mellon.entry.entity_id, mellon.sp.entity_id);
     assert_eq!(mellon.entry.acs_urls, [format!("{}/mellon/postResponse", apache.url)]);
     assert_eq!(mellon.entry.slo_url, Some(format!("{}/mellon/logout", apache.url)));
+    assert_eq!(mellon.entry.want_authn_requests_signed, Some(true), "its metadata says AuthnRequestsSigned");
+    assert_eq!(mellon.entry.name_id_format.as_deref(), Some("emailAddress"));
+    assert!(mellon.entry.certificate.as_deref().is_some_and(|c| c.contains("BEGIN CERTIFICATE")));
     assert!(mellon.notes.contains("lists no NameIDFormat"), "{}", mellon.notes);
     assert!(!mellon.notes.contains("warning:"), "nothing the IdP would refuse: {}", mellon.notes);
 
@@ -35,7 +50,8 @@ async fn mod_auth_mellon_signs_in_walks_into_an_oidc_app_and_logs_out_everywhere
     assert!(visited[1].starts_with(&format!("{}/mellon/login?ReturnTo=", apache.url)), "{visited:?}");
     let sso = visited.last().unwrap();
     assert!(sso.starts_with(&format!("{}/saml/sso?SAMLRequest=", app.url)), "{visited:?}");
-    assert!(sso.contains("&Signature="), "mellon signs its AuthnRequest: {sso}");
+    assert!(sso.contains(&format!("&SigAlg={RSA_SHA256}&Signature=")), "mellon signs its AuthnRequest: {sso}");
+    assert!(redirect_message(sso).contains("AssertionConsumerServiceURL"), "{}", redirect_message(sso));
     assert!(form.is_login_form(), "our sign-in form: {} {}", form.status, form.body);
     assert!(form.body.contains("Văn bản (mellon)"), "the form names the app");
 
@@ -76,7 +92,11 @@ async fn mod_auth_mellon_signs_in_walks_into_an_oidc_app_and_logs_out_everywhere
     let logout = format!("{}/mellon/logout?ReturnTo=/signed-out", apache.url);
     let (visited, _) = follow(&mut browser, &logout).await;
     let slo = visited.iter().find(|u| u.starts_with(&format!("{}/saml/slo?SAMLRequest=", app.url)));
-    assert!(slo.is_some_and(|u| u.contains("&Signature=")), "a signed LogoutRequest: {visited:?}");
+    let slo = slo.unwrap_or_else(|| panic!("a LogoutRequest to us: {visited:?}"));
+    assert!(slo.contains(&format!("&SigAlg={RSA_SHA256}&Signature=")), "signed by mellon: {slo}");
+    let request = redirect_message(slo);
+    assert!(request.contains(&format!(">{name_id}</saml:NameID>")), "the transient NameID: {request}");
+    assert!(request.contains(&format!(">{sid}</samlp:SessionIndex>")), "the session's sid: {request}");
     assert!(
         visited.iter().any(|u| u.starts_with(&format!("{}/mellon/logout?SAMLResponse=", apache.url))),
         "our LogoutResponse goes back to mellon: {visited:?}"

@@ -26,12 +26,15 @@ pub const MAIL: &str = "urn:oid:0.9.2342.19200300.100.1.3";
 pub const DISPLAY_NAME: &str = "urn:oid:2.16.840.1.113730.3.1.241";
 
 /// The site: mellon's endpoints under `/mellon`; the app at `/app` as configured by mellon's defaults plus the
-/// `MellonUser` line `sp-add` advises; the same app at `/short` with mellon's variables renamed by `MellonSetEnv`.
+/// `MellonUser` line `sp-add` advises; the same app at `/short` with mellon's variables renamed by `MellonSetEnv`,
+/// and at `/public` for everyone (`MellonEnable info`: the user when there is a mellon session), where mellon
+/// also sends a person whose sign-in did not succeed (`MellonNoSuccessErrorPage`; mellon's default is a 401).
 fn site(apache: &Apache, sp: &MellonFiles, idp_metadata: &Path, mellon_user: &str) -> String {
     let dir = apache.dir().display();
     format!(
         r#"ScriptAlias /app "{dir}/htdocs/app.cgi"
 ScriptAlias /short "{dir}/htdocs/app.cgi"
+ScriptAlias /public "{dir}/htdocs/app.cgi"
 MellonLockFile "{dir}/run/mellon.lock"
 <Location />
     MellonEndpointPath /mellon
@@ -39,6 +42,7 @@ MellonLockFile "{dir}/run/mellon.lock"
     MellonSPCertFile "{cert}"
     MellonSPMetadataFile "{xml}"
     MellonIdPMetadataFile "{idp}"
+    MellonNoSuccessErrorPage /public
     Require all granted
 </Location>
 <Location /app>
@@ -46,6 +50,10 @@ MellonLockFile "{dir}/run/mellon.lock"
     MellonEnable auth
     {mellon_user}
     Require valid-user
+</Location>
+<Location /public>
+    MellonEnable info
+    {mellon_user}
 </Location>
 <Location /short>
     AuthType Mellon
@@ -184,6 +192,12 @@ impl Mellon {
         apache.start(&site);
         let mellon = Mellon { protected: format!("{}/app", apache.url), sp, entry, notes, apache };
         (mellon, app)
+    }
+
+    /// `/mellon/login?ReturnTo=RETURN_TO&…`, mellon's own way for an app to ask for a sign-in (`&IsPassive=true`).
+    pub fn login_url(&self, return_to: &str, extra: &str) -> String {
+        let return_to: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+        format!("{}/mellon/login?ReturnTo={return_to}{extra}", self.apache.url)
     }
 
     /// The protected page, our sign-in form (unless the SSO session answers at once), and back: the app's page.

@@ -146,3 +146,29 @@ async fn an_oidc_apps_logout_reaches_mellon_through_its_frame() {
     assert!(visited.last().unwrap().starts_with(&format!("{}/saml/sso?", app.url)), "{visited:?}");
     assert!(page.is_login_form(), "mellon's session ended too: {}", page.body);
 }
+
+#[tokio::test]
+async fn mellons_passive_sign_in_with_and_without_a_session() {
+    let (mellon, app) = Mellon::start(|_| {}).await;
+    let public = format!("{}/public", mellon.apache.url);
+    let mut browser = Browser::new();
+
+    // IsPassive without an SSO session: no form; our NoPassive answer (Responder/NoPassive, as lasso's own IdP
+    // answers) is a sign-in that did not succeed for mellon, which sends the person to MellonNoSuccessErrorPage.
+    let (visited, page) = follow(&mut browser, &mellon.login_url(&public, "&IsPassive=true")).await;
+    assert!(visited.last().unwrap().starts_with(&format!("{}/saml/sso?", app.url)), "{visited:?}");
+    assert!(!page.is_login_form());
+    let (visited, page) = submit(&mut browser, &page).await;
+    assert_eq!(visited.last(), Some(&public), "{visited:?}");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(var(&page, "REMOTE_USER"), Some(""), "not signed in: {}", page.body);
+
+    // Signed in to an OIDC app (so an SSO session, but no mellon session yet): the passive sign-in gets the
+    // assertion without the form. (mellon 0.18 has no way to ask for ForceAuthn.)
+    let portal = Rp::demo(&app.url, "portal").await;
+    portal.sign_in(&app.url, &mut browser, "dungnv", &[]).await;
+    let (_, posted) = follow(&mut browser, &mellon.login_url(&public, "&IsPassive=true")).await;
+    assert!(!posted.is_login_form());
+    let (_, page) = submit(&mut browser, &posted).await;
+    assert_eq!(var(&page, "REMOTE_USER"), Some("dungnv@danang.gov.vn"), "{}", page.body);
+}

@@ -84,7 +84,6 @@ fn mellon_create_metadata(dir: &Path, base: &str) -> MellonFiles {
         .into_iter()
         .find(|p| Path::new(p).is_file())
         .unwrap_or_else(|| panic!("mellon_create_metadata is missing: {}", Apache::INSTALL));
-    std::fs::create_dir_all(dir).unwrap();
     let entity_id = format!("{base}/mellon/metadata");
     let out = Command::new(tool).arg(&entity_id).arg(format!("{base}/mellon")).current_dir(dir).output().unwrap();
     assert!(out.status.success(), "mellon_create_metadata: {}", String::from_utf8_lossy(&out.stderr));
@@ -172,7 +171,7 @@ impl Mellon {
     /// fetched for mellon, Apache started with the `MellonUser` line `sp-add` advises.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> (Mellon, TestApp) {
         let mut apache = Apache::new();
-        let sp = mellon_create_metadata(&apache.dir().join("mellon"), &apache.url);
+        let sp = mellon_create_metadata(&apache.mkdir("mellon"), &apache.url);
         let (entry, notes) = sp_add(&sp.metadata, "Văn bản (mellon)", &apache.dir().join("idp-sps.toml"));
         let mellon_user = notes.lines().find_map(|l| Some(format!("MellonUser {}", l.split_once("MellonUser ")?.1)));
         let mellon_user =
@@ -183,10 +182,9 @@ impl Mellon {
         tune(&mut config);
         let app = TestApp::start_with(config).await;
 
-        let idp_metadata = apache.dir().join("mellon/idp-metadata.xml");
         let metadata = http().get(format!("{}/saml/metadata", app.url)).send().await.unwrap();
         assert_eq!(metadata.status(), 200);
-        std::fs::write(&idp_metadata, metadata.text().await.unwrap()).unwrap();
+        let idp_metadata = apache.write("mellon/idp-metadata.xml", &metadata.text().await.unwrap());
         apache.cgi("app.cgi", APP);
         let site = site(&apache, &sp, &idp_metadata, &mellon_user);
         apache.start(&site);

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpStream};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,8 +62,12 @@ impl Apache {
             assert!(module.is_file(), "{} is missing: {INSTALL}", module.display());
         }
         let root = TempDir::new("apache");
+        // Readable whatever the umask: started as root, Apache's children (www-data) run the CGI app from here.
+        let readable = |dir: &Path| fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        readable(root.path());
         for dir in ["conf", "logs", "htdocs", "run"] {
             fs::create_dir_all(root.path().join(dir)).expect("create an Apache dir");
+            readable(&root.path().join(dir));
         }
         let port = free_port();
         let log = root.path().join("logs/console.log");
@@ -75,9 +79,25 @@ impl Apache {
         self.root.path()
     }
 
+    /// Creates `NAME` in the server root, readable by Apache's children whatever the umask.
+    pub fn mkdir(&self, name: &str) -> PathBuf {
+        let dir = self.dir().join(name);
+        fs::create_dir_all(&dir).expect("create a site dir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("make the site dir readable");
+        dir
+    }
+
+    /// Writes `PATH` (relative to the server root) readable by Apache's children, which read some files only
+    /// when a request needs them (mellon: the IdP's metadata).
+    pub fn write(&self, path: &str, contents: &str) -> PathBuf {
+        let path = self.dir().join(path);
+        fs::write(&path, contents).expect("write a site file");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("make the site file readable");
+        path
+    }
+
     /// Writes `htdocs/NAME` as an executable CGI script.
     pub fn cgi(&self, name: &str, script: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
         let path = self.dir().join("htdocs").join(name);
         fs::write(&path, script).expect("write a CGI script");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("make the CGI script executable");

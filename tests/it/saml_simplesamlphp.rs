@@ -1,0 +1,152 @@
+//! Interoperability with an independent SP: Debian's SimpleSAMLphp 1.19, unmodified, configured as its
+//! documentation shows (defaults otherwise: transient NameIDs, unsigned logout messages) and registered with
+//! `danang-sso saml sp-add` from the metadata it publishes itself. A browser tab follows redirects and auto-posted
+//! forms through sign-in, single sign-on into an OIDC app, and single logout confirmed (and declined) by the person.
+
+use std::process::Command;
+
+use danang_sso::config::Config;
+use openidconnect::TokenResponse;
+use serde_json::json;
+
+use crate::app::{TestApp, test_config};
+use crate::browser::PASSWORD;
+use crate::following::{Landed, Tab};
+use crate::harness::SimpleSamlPhp;
+use crate::rp::{Rp, payload};
+
+const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+const MAIL: &str = "urn:oid:0.9.2342.19200300.100.1.3";
+/// What SimpleSAMLphp logs when a LogoutResponse carries our "stay signed in" status.
+const DENIED: &str = "Unsuccessful logout. Status was: SimpleSAML\\Module\\saml\\Error: Responder/RequestDenied";
+
+/// SimpleSAMLphp running and registered with a running IdP (with the `sp-add` notes), and trusting it.
+async fn registered() -> (SimpleSamlPhp, TestApp, String) {
+    let sp = SimpleSamlPhp::start();
+    let http = crate::app::http();
+    let fetch = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http.get(&url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            assert!(response.status().is_success(), "GET {url}: {}", response.status());
+            response.text().await.unwrap()
+        }
+    };
+    // Its metadata, from its own metadata URL, registered by the operators' command.
+    let metadata = fetch(sp.metadata_url()).await;
+    let file = sp.dir().join("sp.xml");
+    std::fs::write(&file, &metadata).unwrap();
+    let toml = sp.dir().join("danang-sso.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_danang-sso"))
+        .args(["saml", "sp-add", "--metadata"])
+        .arg(&file)
+        .args(["--name", "Tiếp dân", "--output"])
+        .arg(&toml)
+        .env_clear()
+        .output()
+        .expect("run danang-sso saml sp-add");
+    let notes = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "sp-add refused SimpleSAMLphp's metadata: {notes}\n{metadata}");
+    let added = Config::load(Some(&toml)).unwrap_or_else(|e| panic!("the entry sp-add wrote loads: {e}"));
+    let mut config = test_config();
+    config.saml.service_providers = added.saml.service_providers;
+    let app = TestApp::start_with(config).await;
+
+    // Our metadata, converted by SimpleSAMLphp's own converter into metadata/saml20-idp-remote.php.
+    let idp = format!("{}/saml/metadata", app.url);
+    let converted = sp.trust_idp(&idp, &fetch(idp.clone()).await);
+    assert!(converted.contains(&format!("{}/saml/sso", app.url)), "{converted}");
+    (sp, app, notes)
+}
+
+/// Whether the IdP session still signs an OIDC app in without the form (`prompt=none`).
+async fn idp_session_alive(app: &TestApp, tab: &mut Tab) -> bool {
+    let portal = Rp::demo(&app.url, "portal").await;
+    let pending = portal.start(&[], &[("prompt", "none")]);
+    let page = tab.browser.get(&pending.url).await;
+    match page.redirect_param("error").as_deref() {
+        Some("login_required") => false,
+        None if page.redirect_param("code").is_some() => true,
+        other => panic!("prompt=none answered {other:?}: {} {:?}", page.status, page.location),
+    }
+}
+
+/// The app's sign-out link up to our confirmation page.
+async fn logout_to_confirmation(sp: &SimpleSamlPhp, app: &TestApp, tab: &mut Tab) -> Landed {
+    let confirm = tab.open(&sp.logout_url()).await;
+    assert!(confirm.url.starts_with(&format!("{}/saml/slo?", app.url)), "{:?}", confirm.trail);
+    assert!(
+        confirm.page.body.contains("Tiếp dân") && confirm.page.body.contains("Vẫn giữ đăng nhập"),
+        "the confirmation page: {} {}",
+        confirm.page.status,
+        confirm.page.body
+    );
+    confirm
+}
+
+#[tokio::test]
+async fn simplesamlphp_signs_in_single_signs_on_and_logs_out_with_its_defaults() {
+    let (sp, app, notes) = registered().await;
+    assert!(notes.contains("note: an unsigned LogoutRequest (SimpleSAMLphp's default)"), "{notes}");
+    assert!(!notes.contains("warning:"), "nothing SimpleSAMLphp asks for is refused: {notes}");
+
+    // The protected page sends the browser to us; the person signs in on our form.
+    let mut tab = Tab::new();
+    let form = tab.open(&sp.app_url()).await;
+    assert!(form.url.starts_with(&format!("{}/saml/sso?SAMLRequest=", app.url)), "{:?}", form.trail);
+    assert!(form.page.is_login_form(), "{} {}", form.page.status, form.page.body);
+    assert!(form.page.body.contains("Đăng nhập để vào Tiếp dân"), "{}", form.page.body);
+    let landed = tab.submit(&form, &[("username", "dungnv"), ("password", PASSWORD)]).await;
+    assert_eq!(landed.url, sp.app_url(), "back on the protected page: {:?}", landed.trail);
+    assert!(landed.trail.iter().any(|u| u.contains("/simplesaml/module.php/saml/sp/saml2-acs.php/default-sp")));
+    let got = landed.json();
+    assert_eq!(got["name_id_format"], TRANSIENT, "{got}");
+    let name_id = got["name_id"].as_str().unwrap().to_owned();
+    assert!(!name_id.contains("dungnv") && name_id.len() >= 40, "opaque: {name_id}");
+    assert_eq!(got["idp"], format!("{}/saml/metadata", app.url));
+    let attributes = &got["attributes"];
+    assert_eq!(attributes[MAIL], json!(["dungnv@danang.gov.vn"]), "{got}");
+    assert_eq!(attributes["urn:oid:2.16.840.1.113730.3.1.241"], json!(["Nguyễn Văn Dũng"]));
+    assert_eq!(attributes["urn:oid:2.5.4.42"], json!(["Dũng"]));
+    assert_eq!(attributes["urn:oid:2.5.4.4"], json!(["Nguyễn"]));
+    assert_eq!(attributes["urn:oid:1.3.6.1.4.1.5923.1.5.1.1"], json!(["can-bo", "lanh-dao"]));
+    assert_eq!(attributes["urn:oid:2.5.4.11"], json!(["Văn phòng UBND thành phố"]));
+    assert_eq!(attributes.as_object().unwrap().len(), 6, "{attributes}");
+
+    // Single sign-on: an OIDC app in the same browser signs in without the form, in the same session.
+    let portal = Rp::demo(&app.url, "portal").await;
+    let pending = portal.start(&["email"], &[]);
+    let page = tab.browser.get(&pending.url).await;
+    assert!(page.location.as_deref().is_some_and(|l| l.starts_with(&portal.redirect)), "no form: {}", page.body);
+    let tokens = portal.exchange(pending, &page).await;
+    let id_token = payload(&tokens.id_token().unwrap().to_string());
+    assert_eq!(id_token["email"], "dungnv@danang.gov.vn");
+    assert_eq!(id_token["sid"], got["session_index"], "one SSO session for both protocols");
+
+    // Its logout (unsigned, its default) reaches our confirmation page; "stay signed in": SimpleSAMLphp gets a
+    // LogoutResponse with a non-success status, and our session survives.
+    let confirm = logout_to_confirmation(&sp, &app, &mut tab).await;
+    let declined = tab.submit(&confirm, &[("answer", "decline")]).await;
+    assert!(declined.trail.iter().any(|u| u.contains("/saml/sp/saml2-logout.php/default-sp")), "{:?}", declined.trail);
+    assert_eq!(declined.url, sp.status_url(), "{:?}", declined.trail);
+    assert_eq!(declined.json(), json!({"authenticated": false}), "SimpleSAMLphp ends its own session before asking");
+    assert_eq!(sp.logs().matches(DENIED).count(), 1, "SimpleSAMLphp read the status: {}", sp.logs());
+    assert!(idp_session_alive(&app, &mut tab).await, "declined: the IdP session survives");
+    app.wait_for_audit(1, |l| l["event"] == "saml_logout_declined" && l["client"] == sp.metadata_url().as_str()).await;
+    let again = tab.open(&sp.app_url()).await;
+    assert!(!again.page.is_login_form(), "the IdP session signs the app in again without the form");
+    assert_eq!(again.json()["name_id"], name_id.as_str(), "the same SP in the same session: the same NameID");
+
+    // Confirmed: single logout runs, the OIDC app's session ends with it, and SimpleSAMLphp accepts our
+    // LogoutResponse and finishes its own logout.
+    let confirm = logout_to_confirmation(&sp, &app, &mut tab).await;
+    let done = tab.submit(&confirm, &[("answer", "confirm")]).await;
+    assert_eq!(done.url, sp.status_url(), "SimpleSAMLphp completed its logout: {:?}\n{}", done.trail, done.page.body);
+    assert_eq!(done.json(), json!({"authenticated": false}));
+    assert!(!tab.browser.has_session(), "our session cookie is cleared");
+    assert!(!idp_session_alive(&app, &mut tab).await, "confirmed: the IdP session is gone");
+    app.wait_for_audit(1, |l| l["event"] == "logout" && l["client"] == sp.metadata_url().as_str()).await;
+    let back = tab.open(&sp.app_url()).await;
+    assert!(back.page.is_login_form(), "signed out everywhere: the form again, {:?}", back.trail);
+    assert_eq!(sp.logs().matches("Unsuccessful logout").count(), 1, "the confirmed logout succeeded: {}", sp.logs());
+}

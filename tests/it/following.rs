@@ -18,6 +18,10 @@ pub struct Landed {
     pub page: Page,
     /// Every URL requested on the way, in order (redirects, frames, auto-posted forms).
     pub trail: Vec<String>,
+    /// Where the page sent the browser next when that is one of [`Tab::stop_at`] (not requested).
+    pub left_for: Option<String>,
+    /// Where each `<iframe>` on the way ended, and its status.
+    pub frames: Vec<(String, StatusCode)>,
 }
 
 impl Landed {
@@ -41,11 +45,14 @@ impl Landed {
 
 pub struct Tab {
     pub browser: Browser,
+    /// URLs (prefixes) the tab does not request: apps that are not running here. Following stops before them,
+    /// with [`Landed::left_for`] set.
+    pub stop_at: Vec<String>,
 }
 
 impl Tab {
     pub fn new() -> Tab {
-        Tab { browser: Browser::new() }
+        Tab { browser: Browser::new(), stop_at: Vec::new() }
     }
 
     /// Opens `url` and follows everything a browser follows by itself.
@@ -64,25 +71,32 @@ impl Tab {
     }
 
     async fn follow(&mut self, mut url: String, mut page: Page, mut trail: Vec<String>) -> Landed {
+        let mut frames = Vec::new();
         for _ in 0..MAX_HOPS {
             let next = if page.status.is_redirection() {
                 let location = page.location.as_deref().unwrap_or_else(|| panic!("{url}: a redirect without Location"));
                 Some(Next::Get(resolve(&url, location)))
             } else if page.status == StatusCode::OK {
-                self.load_frames(&url, &page, &mut trail).await;
+                frames.extend(self.load_frames(&url, &page, &mut trail).await);
                 auto_posted(&page.body)
                     .map(|f| Next::Post(resolve(&url, &f.action), f.fields))
                     .or_else(|| refresh(&page.body).map(|to| Next::Get(resolve(&url, &to))))
             } else {
                 None
             };
+            let Some(next) = next else {
+                return Landed { url, page, trail, left_for: None, frames };
+            };
+            let (Next::Get(target) | Next::Post(target, _)) = &next;
+            if self.stop_at.iter().any(|prefix| target.starts_with(prefix)) {
+                return Landed { url, page, trail, left_for: Some(target.clone()), frames };
+            }
             match next {
-                None => return Landed { url, page, trail },
-                Some(Next::Get(to)) => {
+                Next::Get(to) => {
                     page = self.browser.get(&to).await;
                     url = to;
                 }
-                Some(Next::Post(to, fields)) => {
+                Next::Post(to, fields) => {
                     page = self.browser.post_form(&to, &fields).await;
                     url = to;
                 }
@@ -93,7 +107,9 @@ impl Tab {
     }
 
     /// Loads a page's `<iframe>`s (front-channel logout frames) as a browser does, following their redirects.
-    async fn load_frames(&mut self, url: &str, page: &Page, trail: &mut Vec<String>) {
+    /// Returns where each frame ended and its status.
+    async fn load_frames(&mut self, url: &str, page: &Page, trail: &mut Vec<String>) -> Vec<(String, StatusCode)> {
+        let mut ended = Vec::new();
         for src in attribute_values(&page.body, "<iframe", "src") {
             let mut to = resolve(url, &src);
             for _ in 0..MAX_HOPS {
@@ -101,10 +117,14 @@ impl Tab {
                 let frame = self.browser.get(&to).await;
                 match frame.location.as_deref() {
                     Some(location) if frame.status.is_redirection() => to = resolve(&to, location),
-                    _ => break,
+                    _ => {
+                        ended.push((to, frame.status));
+                        break;
+                    }
                 }
             }
         }
+        ended
     }
 }
 

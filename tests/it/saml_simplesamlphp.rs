@@ -20,9 +20,8 @@ const MAIL: &str = "urn:oid:0.9.2342.19200300.100.1.3";
 /// What SimpleSAMLphp logs when a LogoutResponse carries our "stay signed in" status.
 const DENIED: &str = "Unsuccessful logout. Status was: SimpleSAML\\Module\\saml\\Error: Responder/RequestDenied";
 
-/// SimpleSAMLphp running and registered with a running IdP (with the `sp-add` notes), and trusting it.
-async fn registered() -> (SimpleSamlPhp, TestApp, String) {
-    let sp = SimpleSamlPhp::start();
+/// SimpleSAMLphp registered with a running IdP (with the `sp-add` notes), and trusting it.
+async fn registered(sp: SimpleSamlPhp) -> (SimpleSamlPhp, TestApp, String) {
     let http = crate::app::http();
     let fetch = |url: String| {
         let http = http.clone();
@@ -86,7 +85,7 @@ async fn logout_to_confirmation(sp: &SimpleSamlPhp, app: &TestApp, tab: &mut Tab
 
 #[tokio::test]
 async fn simplesamlphp_signs_in_single_signs_on_and_logs_out_with_its_defaults() {
-    let (sp, app, notes) = registered().await;
+    let (sp, app, notes) = registered(SimpleSamlPhp::start()).await;
     assert!(notes.contains("note: an unsigned LogoutRequest (SimpleSAMLphp's default)"), "{notes}");
     assert!(!notes.contains("warning:"), "nothing SimpleSAMLphp asks for is refused: {notes}");
 
@@ -149,4 +148,120 @@ async fn simplesamlphp_signs_in_single_signs_on_and_logs_out_with_its_defaults()
     let back = tab.open(&sp.app_url()).await;
     assert!(back.page.is_login_form(), "signed out everywhere: the form again, {:?}", back.trail);
     assert_eq!(sp.logs().matches("Unsuccessful logout").count(), 1, "the confirmed logout succeeded: {}", sp.logs());
+}
+
+/// The protected page, our form, and back: what the app shows.
+async fn sign_in(sp: &SimpleSamlPhp, app: &TestApp, tab: &mut Tab) -> serde_json::Value {
+    let form = tab.open(&sp.app_url()).await;
+    assert!(form.page.is_login_form(), "{:?} {} {}", form.trail, form.page.status, form.page.body);
+    let landed = tab.submit(&form, &[("username", "dungnv"), ("password", PASSWORD)]).await;
+    assert_eq!(landed.url, sp.app_url(), "back on the protected page: {:?}", landed.trail);
+    assert!(landed.json()["idp"] == format!("{}/saml/metadata", app.url));
+    landed.json()
+}
+
+/// An OIDC app signs in by single sign-on and returns its ID token.
+async fn oidc_sso(app: &TestApp, tab: &mut Tab) -> String {
+    let portal = Rp::demo(&app.url, "portal").await;
+    let pending = portal.start(&[], &[]);
+    let page = tab.browser.get(&pending.url).await;
+    assert!(page.location.as_deref().is_some_and(|l| l.starts_with(&portal.redirect)), "no form: {}", page.body);
+    portal.exchange(pending, &page).await.id_token().unwrap().to_string()
+}
+
+/// The OIDC app's logout (`/logout` with `id_token_hint`): the signed-out page loads the SAML SP's frame, then
+/// sends the browser back to the app (not running here, so not requested).
+async fn oidc_logout(app: &TestApp, tab: &mut Tab, id_token: &str) -> Landed {
+    const PORTAL: &str = "http://127.0.0.1:8081/";
+    tab.stop_at.push(PORTAL.into());
+    let url = format!(
+        "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2F",
+        app.url
+    );
+    let out = tab.open(&url).await;
+    assert_eq!(out.left_for.as_deref(), Some(PORTAL), "{:?} {}", out.trail, out.page.body);
+    out
+}
+
+#[tokio::test]
+async fn an_oidc_logout_signs_simplesamlphp_out_in_its_frame() {
+    let (sp, app, _) = registered(SimpleSamlPhp::start()).await;
+    let mut tab = Tab::new();
+    let got = sign_in(&sp, &app, &mut tab).await;
+    let id_token = oidc_sso(&app, &mut tab).await;
+
+    // The OIDC app's logout: the signed-out page's frame carries our signed LogoutRequest to SimpleSAMLphp, which
+    // ends its session (it finds the session by its cookie, the NameID and SessionIndex it was given).
+    let out = oidc_logout(&app, &mut tab, &id_token).await;
+    assert!(
+        out.trail.iter().any(|u| u.starts_with(&format!(
+            "{}/simplesaml/module.php/saml/sp/saml2-logout.php/default-sp?SAMLRequest=",
+            sp.url
+        ))),
+        "{:?}",
+        out.trail
+    );
+    assert_eq!(tab.open(&sp.status_url()).await.json(), json!({"authenticated": false}), "{}", sp.logs());
+    assert!(!idp_session_alive(&app, &mut tab).await);
+    assert!(sp.logs().contains(&format!("module/saml2/sp/logout: Request from {}/saml/metadata", app.url)));
+
+    // Its answer is unsigned (its default): we accept only signed LogoutResponses, so the hidden frame ends on our
+    // refusal page, which changes nothing (the session is already over).
+    let slo = format!("{}/saml/slo?SAMLResponse=", app.url);
+    assert!(
+        matches!(&out.frames[..], [(url, status)] if url.starts_with(&slo) && status.as_u16() == 400),
+        "{:?}",
+        out.frames
+    );
+    let audit = app.wait_for_audit(1, |l| l["event"] == "saml_request_refused").await;
+    let refused = audit.iter().find(|l| l["event"] == "saml_request_refused").unwrap();
+    assert_eq!(
+        (refused["reason"].as_str(), refused["client"].as_str()),
+        (Some("unsigned_response"), Some(sp.metadata_url().as_str()))
+    );
+
+    // Signing in again is the form again, and a new transient NameID.
+    let again = tab.open(&sp.app_url()).await;
+    assert!(again.page.is_login_form(), "{:?}", again.trail);
+    let landed = tab.submit(&again, &[("username", "dungnv"), ("password", PASSWORD)]).await;
+    assert_ne!(landed.json()["name_id"], got["name_id"], "another SSO session: another transient NameID");
+}
+
+/// How many signatures SimpleSAMLphp has checked so far (it logs each one it verifies).
+fn verified(sp: &SimpleSamlPhp) -> usize {
+    sp.logs().matches("Validation with key #0 succeeded.").count()
+}
+
+#[tokio::test]
+async fn simplesamlphp_with_signing_switched_on_logs_out_without_asking() {
+    // Its signed AuthnRequests, signed logout messages, and checks of ours (`validate.logout`).
+    let options = "'sign.authnrequest' => true, 'sign.logout' => true, 'validate.logout' => true,";
+    let (sp, app, _) = registered(SimpleSamlPhp::start_with(options)).await;
+    let toml = std::fs::read_to_string(sp.dir().join("danang-sso.toml")).unwrap();
+    assert!(toml.contains("want_authn_requests_signed = true"), "its metadata says AuthnRequestsSigned: {toml}");
+    let mut tab = Tab::new();
+    sign_in(&sp, &app, &mut tab).await;
+    assert_eq!(verified(&sp), 2, "our Response and Assertion signatures: {}", sp.logs());
+
+    // Its signed LogoutRequest ends the session at once (no confirmation page); it checks our signed answer.
+    let out = tab.open(&sp.logout_url()).await;
+    assert_eq!(out.url, sp.status_url(), "{:?} {}", out.trail, out.page.body);
+    assert_eq!(out.json(), json!({"authenticated": false}));
+    assert_eq!(verified(&sp), 3, "our LogoutResponse's signature: {}", sp.logs());
+    assert!(!sp.logs().contains("Unsuccessful logout"), "{}", sp.logs());
+    assert!(!idp_session_alive(&app, &mut tab).await);
+
+    // The OIDC app's logout: it checks our signed LogoutRequest, and we accept its signed answer in the frame.
+    sign_in(&sp, &app, &mut tab).await;
+    let id_token = oidc_sso(&app, &mut tab).await;
+    let out = oidc_logout(&app, &mut tab, &id_token).await;
+    assert_eq!(tab.open(&sp.status_url()).await.json(), json!({"authenticated": false}), "{}", sp.logs());
+    assert_eq!(verified(&sp), 6, "our LogoutRequest's signature: {}", sp.logs());
+    let slo = format!("{}/saml/slo?SAMLResponse=", app.url);
+    assert!(
+        matches!(&out.frames[..], [(url, status)] if url.starts_with(&slo) && status.as_u16() == 200),
+        "{:?}",
+        out.frames
+    );
+    assert!(!app.audit_lines().iter().any(|l| l["event"] == "saml_request_refused"), "{:?}", app.audit_lines());
 }

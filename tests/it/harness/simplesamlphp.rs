@@ -74,6 +74,8 @@ file_put_contents($outFile, $text);
 pub struct SimpleSamlPhp {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// More `saml:SP` options (PHP), none by default.
+    sp_options: String,
     dir: TempDir,
     daemon: Daemon,
 }
@@ -81,6 +83,12 @@ pub struct SimpleSamlPhp {
 impl SimpleSamlPhp {
     /// Writes the configuration and starts `php -S` on a free port.
     pub fn start() -> SimpleSamlPhp {
+        SimpleSamlPhp::start_with("")
+    }
+
+    /// Like [`SimpleSamlPhp::start`], with more options for the `saml:SP` source (PHP array entries, such as
+    /// `'sign.logout' => true,`).
+    pub fn start_with(sp_options: &str) -> SimpleSamlPhp {
         check_installed();
         let dir = TempDir::new("simplesamlphp");
         let root = dir.path();
@@ -102,7 +110,7 @@ impl SimpleSamlPhp {
         openssl(&["x509", "-req", "-in", "sp.csr", "-signkey", "sp.key", "-days", "365", "-out", "sp.crt"]);
 
         let daemon = Daemon::new("simplesamlphp (php -S)", root.join("php-server.log"));
-        let mut sp = SimpleSamlPhp { url: String::new(), dir, daemon };
+        let mut sp = SimpleSamlPhp { url: String::new(), sp_options: sp_options.to_owned(), dir, daemon };
         for _ in 0..PORT_ATTEMPTS {
             let port = super::free_port();
             sp.url = format!("http://127.0.0.1:{port}");
@@ -192,7 +200,7 @@ $config = [
         );
         fs::write(root.join("config/config.php"), config).expect("write config.php");
         // The SP as its documentation shows it; every other option (signing of logout messages included) is
-        // left at its default.
+        // left at its default unless the test asks for more.
         let authsources = format!(
             r#"<?php
 $config = [
@@ -203,11 +211,13 @@ $config = [
         'idp' => {idp},
         'privatekey' => 'sp.key',
         'certificate' => 'sp.crt',
+        {options}
     ],
 ];
 "#,
             entity = php_string(&self.metadata_url()),
             idp = idp.map(php_string).unwrap_or_else(|| "null".into()),
+            options = self.sp_options,
         );
         fs::write(root.join("config/authsources.php"), authsources).expect("write authsources.php");
     }

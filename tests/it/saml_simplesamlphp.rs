@@ -1,7 +1,9 @@
 //! Interoperability with an independent SP: Debian's SimpleSAMLphp 1.19, unmodified, configured as its
-//! documentation shows (defaults otherwise: transient NameIDs, unsigned logout messages) and registered with
-//! `danang-sso saml sp-add` from the metadata it publishes itself. A browser tab follows redirects and auto-posted
-//! forms through sign-in, single sign-on into an OIDC app, and single logout confirmed (and declined) by the person.
+//! documentation shows and registered with `danang-sso saml sp-add` from the metadata it publishes itself. A browser
+//! tab follows redirects, frames and auto-posted forms. With its defaults (transient NameIDs, unsigned logout
+//! messages): sign-in, single sign-on into an OIDC app, its logout confirmed and declined by the person, and an OIDC
+//! logout reaching it in a frame; with its signing switched on: signed requests, and both sides' logout signatures
+//! checked. The README's "Registering a SimpleSAMLphp SP" is these steps.
 
 use std::process::Command;
 
@@ -75,7 +77,8 @@ async fn logout_to_confirmation(sp: &SimpleSamlPhp, app: &TestApp, tab: &mut Tab
     let confirm = tab.open(&sp.logout_url()).await;
     assert!(confirm.url.starts_with(&format!("{}/saml/slo?", app.url)), "{:?}", confirm.trail);
     assert!(
-        confirm.page.body.contains("Tiếp dân") && confirm.page.body.contains("Vẫn giữ đăng nhập"),
+        confirm.page.body.contains("Ứng dụng Tiếp dân đề nghị đăng xuất")
+            && confirm.page.body.contains("Vẫn giữ đăng nhập"),
         "the confirmation page: {} {}",
         confirm.page.status,
         confirm.page.body

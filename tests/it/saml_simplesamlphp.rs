@@ -238,12 +238,17 @@ fn verified(sp: &SimpleSamlPhp) -> usize {
 #[tokio::test]
 async fn simplesamlphp_with_signing_switched_on_logs_out_without_asking() {
     // Its signed AuthnRequests, signed logout messages, and checks of ours (`validate.logout`).
-    let options = "'sign.authnrequest' => true, 'sign.logout' => true, 'validate.logout' => true,";
-    let (sp, app, _) = registered(SimpleSamlPhp::start_with(options)).await;
+    // And a NameIDPolicy asking for the mailbox.
+    let options = "'sign.authnrequest' => true, 'sign.logout' => true, 'validate.logout' => true,
+        'NameIDPolicy' => ['Format' => 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress', 'AllowCreate' => true],";
+    let (sp, app, notes) = registered(SimpleSamlPhp::start_with(options)).await;
+    assert!(!notes.contains("warning:"), "{notes}");
     let toml = std::fs::read_to_string(sp.dir().join("danang-sso.toml")).unwrap();
     assert!(toml.contains("want_authn_requests_signed = true"), "its metadata says AuthnRequestsSigned: {toml}");
     let mut tab = Tab::new();
-    sign_in(&sp, &app, &mut tab).await;
+    let got = sign_in(&sp, &app, &mut tab).await;
+    assert_eq!(got["name_id"], "dungnv@danang.gov.vn");
+    assert_eq!(got["name_id_format"], "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress");
     assert_eq!(verified(&sp), 2, "our Response and Assertion signatures: {}", sp.logs());
 
     // Its signed LogoutRequest ends the session at once (no confirmation page); it checks our signed answer.
@@ -267,4 +272,38 @@ async fn simplesamlphp_with_signing_switched_on_logs_out_without_asking() {
         out.frames
     );
     assert!(!app.audit_lines().iter().any(|l| l["event"] == "saml_request_refused"), "{:?}", app.audit_lines());
+}
+
+#[tokio::test]
+async fn simplesamlphp_passive_and_forced_sign_in() {
+    let (sp, app, _) = registered(SimpleSamlPhp::start()).await;
+    let mut tab = Tab::new();
+
+    // IsPassive without a session: no form; SimpleSAMLphp hands the app our NoPassive status.
+    let passive = tab.open(&sp.login_url("passive")).await;
+    assert!(
+        passive.url.starts_with(&format!("{}/app/error.php?", sp.url)),
+        "{:?} {}",
+        passive.trail,
+        passive.page.body
+    );
+    let error = passive.json();
+    assert_eq!(error["error"], "SimpleSAML\\Module\\saml\\Error\\NoPassive", "{error}");
+    assert_eq!(error["status"], "urn:oasis:names:tc:SAML:2.0:status:Responder");
+    assert_eq!(error["sub_status"], "urn:oasis:names:tc:SAML:2.0:status:NoPassive");
+
+    // With an SSO session (an OIDC app signed in first): IsPassive signs the app in without the form.
+    let portal = Rp::demo(&app.url, "portal").await;
+    let (tokens, _) = portal.sign_in(&app.url, &mut tab.browser, "dungnv", &[]).await;
+    let sid = payload(&tokens.id_token().unwrap().to_string())["sid"].clone();
+    let landed = tab.open(&sp.login_url("passive")).await;
+    assert_eq!(landed.url, sp.app_url(), "{:?} {}", landed.trail, landed.page.body);
+    assert_eq!(landed.json()["session_index"], sid);
+
+    // ForceAuthn: the form despite the session, and the same SSO session after it.
+    let form = tab.open(&sp.login_url("force")).await;
+    assert!(form.page.is_login_form(), "{:?} {}", form.trail, form.page.body);
+    let landed = tab.submit(&form, &[("username", "dungnv"), ("password", PASSWORD)]).await;
+    assert_eq!(landed.url, sp.app_url(), "{:?}", landed.trail);
+    assert_eq!(landed.json()["attributes"][MAIL], json!(["dungnv@danang.gov.vn"]));
 }

@@ -5,8 +5,8 @@
 //! `metadata/saml20-idp-remote.php` converted from the IdP's metadata by SimpleSAMLphp's own parser and exporter
 //! (what its admin "XML to SimpleSAMLphp metadata converter" does). The document root holds a link to
 //! SimpleSAMLphp's `www` at `/simplesaml` and the app: `/app/` (protected by `requireAuth()`, prints the NameID
-//! and attributes as JSON), `/app/logout.php` and `/app/status.php`. Stopped on drop; its logs are printed
-//! when a test fails.
+//! and attributes as JSON), `/app/login.php` (ForceAuthn, IsPassive), `/app/logout.php` and `/app/status.php`.
+//! Stopped on drop; its logs are printed when a test fails.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -50,6 +50,35 @@ require_once('/usr/share/simplesamlphp/lib/_autoload.php');
 $as = new \SimpleSAML\Auth\Simple('default-sp');
 header('Content-Type: application/json');
 echo json_encode(['authenticated' => $as->isAuthenticated()]);
+"#;
+
+/// `$as->login()` with `?force` (ForceAuthn) or `?passive` (IsPassive, failures to `error.php`), back to `/app/`.
+const APP_LOGIN: &str = r#"<?php
+require_once('/usr/share/simplesamlphp/lib/_autoload.php');
+$as = new \SimpleSAML\Auth\Simple('default-sp');
+$app = 'http://' . $_SERVER['HTTP_HOST'] . '/app/';
+$params = ['ReturnTo' => $app];
+if (isset($_GET['force'])) {
+    $params['ForceAuthn'] = true;
+}
+if (isset($_GET['passive'])) {
+    $params['isPassive'] = true;
+    $params['ErrorURL'] = $app . 'error.php';
+}
+$as->login($params);
+"#;
+
+/// Where a failed passive sign-in lands: the SAML status SimpleSAMLphp received, as JSON.
+const APP_ERROR: &str = r#"<?php
+require_once('/usr/share/simplesamlphp/lib/_autoload.php');
+$state = \SimpleSAML\Auth\State::loadExceptionState();
+$e = $state[\SimpleSAML\Auth\State::EXCEPTION_DATA];
+header('Content-Type: application/json');
+echo json_encode([
+    'error' => get_class($e),
+    'status' => $e instanceof \SimpleSAML\Module\saml\Error ? $e->getStatus() : null,
+    'sub_status' => $e instanceof \SimpleSAML\Module\saml\Error ? $e->getSubStatus() : null,
+]);
 "#;
 
 /// SimpleSAMLphp's admin metadata converter (www/admin/metadata-converter.php), run from the command line.
@@ -97,9 +126,15 @@ impl SimpleSamlPhp {
         }
         std::os::unix::fs::symlink(Path::new(SIMPLESAMLPHP).join("www"), root.join("docroot/simplesaml"))
             .expect("link SimpleSAMLphp's www");
-        for (name, text) in
-            [("index.php", APP_INDEX), ("logout.php", APP_LOGOUT), ("status.php", APP_STATUS), ("probe.txt", "ssp-up")]
-        {
+        let pages = [
+            ("index.php", APP_INDEX),
+            ("login.php", APP_LOGIN),
+            ("error.php", APP_ERROR),
+            ("logout.php", APP_LOGOUT),
+            ("status.php", APP_STATUS),
+            ("probe.txt", "ssp-up"),
+        ];
+        for (name, text) in pages {
             fs::write(root.join("docroot/app").join(name), text).expect("write an app page");
         }
         fs::write(root.join("convert.php"), CONVERT).expect("write the converter");
@@ -130,6 +165,11 @@ impl SimpleSamlPhp {
     /// The protected page.
     pub fn app_url(&self) -> String {
         format!("{}/app/", self.url)
+    }
+
+    /// The app's sign-in link with SAML options: `force` (ForceAuthn) or `passive` (IsPassive).
+    pub fn login_url(&self, option: &str) -> String {
+        format!("{}/app/login.php?{option}", self.url)
     }
 
     /// The app's sign-out link (`$as->logout(…/app/status.php)`).

@@ -19,6 +19,8 @@ use crate::rp::{Rp, payload};
 
 const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 const MAIL: &str = "urn:oid:0.9.2342.19200300.100.1.3";
+/// The demo account anhvn's authenticator secret (the embedded defaults).
+const DEMO_TOTP: &str = "DANANGSSODEMOTOTPANHVN2345674ABC";
 /// What SimpleSAMLphp logs when a LogoutResponse carries our "stay signed in" status.
 const DENIED: &str = "Unsuccessful logout. Status was: SimpleSAML\\Module\\saml\\Error: Responder/RequestDenied";
 
@@ -306,4 +308,48 @@ async fn simplesamlphp_passive_and_forced_sign_in() {
     let landed = tab.submit(&form, &[("username", "dungnv"), ("password", PASSWORD)]).await;
     assert_eq!(landed.url, sp.app_url(), "{:?}", landed.trail);
     assert_eq!(landed.json()["attributes"][MAIL], json!(["dungnv@danang.gov.vn"]));
+}
+
+#[tokio::test]
+async fn simplesamlphp_asking_for_two_factors_gets_the_second_factor_step() {
+    // SimpleSAMLphp's `saml:AuthnContextClassRef` login option: a RequestedAuthnContext naming the REFEDS MFA
+    // profile. The demo account anhvn has an authenticator app.
+    let (sp, app, _) = registered(SimpleSamlPhp::start()).await;
+    let mut tab = Tab::new();
+    let form = tab.open(&sp.login_url("mfa")).await;
+    assert!(form.page.is_login_form(), "{:?} {}", form.trail, form.page.body);
+    let second = tab.submit(&form, &[("username", "anhvn"), ("password", PASSWORD)]).await;
+    assert!(
+        second.url.starts_with(&format!("{}/mfa?", app.url)),
+        "the password alone does not answer a request for two factors: {:?}\n{}",
+        second.trail,
+        second.page.body
+    );
+    let code = danang_sso::mfa::totp::code_at(DEMO_TOTP, app.clock.now()).unwrap();
+    let landed = tab.submit(&second, &[("otp", &code)]).await;
+    assert_eq!(landed.url, sp.app_url(), "{:?} {}", landed.trail, landed.page.body);
+    let got = landed.json();
+    assert_eq!(got["authn_context"], danang_sso::mfa::ACR_MFA, "{got}");
+    assert_eq!(got["attributes"][MAIL], json!(["anhvn@danang.gov.vn"]));
+
+    // A session made with the password alone (an OIDC app): passively, no assertion (NoPassive); otherwise the
+    // second factor only, never the password again.
+    let mut other = Tab::new();
+    Rp::demo(&app.url, "portal").await.sign_in(&app.url, &mut other.browser, "anhvn", &[]).await;
+    let passive = other.open(&sp.login_url("passive&mfa")).await;
+    assert!(
+        passive.url.starts_with(&format!("{}/app/error.php?", sp.url)),
+        "{:?} {}",
+        passive.trail,
+        passive.page.body
+    );
+    assert_eq!(passive.json()["sub_status"], "urn:oasis:names:tc:SAML:2.0:status:NoPassive");
+    let step_up = other.open(&sp.login_url("mfa")).await;
+    assert!(step_up.url.starts_with(&format!("{}/mfa?", app.url)), "{:?} {}", step_up.trail, step_up.page.body);
+    assert!(!step_up.page.is_login_form(), "no password asked again");
+    // The next 30-second step: a code is accepted once, and the one above is spent.
+    let code = danang_sso::mfa::totp::code_at(DEMO_TOTP, app.clock.now() + 30).unwrap();
+    let landed = other.submit(&step_up, &[("otp", &code)]).await;
+    assert_eq!(landed.url, sp.app_url(), "{:?} {}", landed.trail, landed.page.body);
+    assert_eq!(landed.json()["authn_context"], danang_sso::mfa::ACR_MFA);
 }

@@ -5,7 +5,7 @@
 //! `metadata/saml20-idp-remote.php` converted from the IdP's metadata by SimpleSAMLphp's own parser and exporter
 //! (what its admin "XML to SimpleSAMLphp metadata converter" does). The document root holds a link to
 //! SimpleSAMLphp's `www` at `/simplesaml` and the app: `/app/` (protected by `requireAuth()`, prints the NameID
-//! and attributes as JSON), `/app/login.php` (ForceAuthn, IsPassive), `/app/logout.php` and `/app/status.php`.
+//! and attributes as JSON), `/app/login.php` (ForceAuthn, IsPassive, MFA), `/app/logout.php` and `/app/status.php`.
 //! Stopped on drop; its logs are printed when a test fails.
 
 use std::fs;
@@ -35,6 +35,7 @@ echo json_encode([
     'name_id_format' => $nameId->getFormat(),
     'session_index' => $as->getAuthData('saml:sp:SessionIndex'),
     'idp' => $as->getAuthData('saml:sp:IdP'),
+    'authn_context' => $as->getAuthData('saml:sp:AuthnContext'),
     'attributes' => $as->getAttributes(),
 ]);
 "#;
@@ -52,7 +53,8 @@ header('Content-Type: application/json');
 echo json_encode(['authenticated' => $as->isAuthenticated()]);
 "#;
 
-/// `$as->login()` with `?force` (ForceAuthn) or `?passive` (IsPassive, failures to `error.php`), back to `/app/`.
+/// `$as->login()` with `?force` (ForceAuthn), `?passive` (IsPassive, failures to `error.php`) or `?mfa` (a
+/// RequestedAuthnContext of the REFEDS MFA profile), back to `/app/`.
 const APP_LOGIN: &str = r#"<?php
 require_once('/usr/share/simplesamlphp/lib/_autoload.php');
 $as = new \SimpleSAML\Auth\Simple('default-sp');
@@ -60,6 +62,9 @@ $app = 'http://' . $_SERVER['HTTP_HOST'] . '/app/';
 $params = ['ReturnTo' => $app];
 if (isset($_GET['force'])) {
     $params['ForceAuthn'] = true;
+}
+if (isset($_GET['mfa'])) {
+    $params['saml:AuthnContextClassRef'] = 'https://refeds.org/profile/mfa';
 }
 if (isset($_GET['passive'])) {
     $params['isPassive'] = true;
@@ -167,7 +172,7 @@ impl SimpleSamlPhp {
         format!("{}/app/", self.url)
     }
 
-    /// The app's sign-in link with SAML options: `force` (ForceAuthn) or `passive` (IsPassive).
+    /// The app's sign-in link with SAML options: `force` (ForceAuthn), `passive` (IsPassive) or `mfa`.
     pub fn login_url(&self, option: &str) -> String {
         format!("{}/app/login.php?{option}", self.url)
     }

@@ -148,6 +148,8 @@ impl SimpleSamlPhp {
         openssl(&["genrsa", "-out", "sp.key", "2048"]);
         openssl(&["req", "-new", "-key", "sp.key", "-subj", "/CN=tiepdan.danang.gov.vn", "-out", "sp.csr"]);
         openssl(&["x509", "-req", "-in", "sp.csr", "-signkey", "sp.key", "-days", "365", "-out", "sp.crt"]);
+        let text = openssl(&["x509", "-in", "sp.crt", "-noout", "-text"]);
+        assert!(text.contains("Version: 1 (0x0)"), "openssl made another version:\n{text}");
 
         let daemon = Daemon::new("simplesamlphp (php -S)", root.join("php-server.log"));
         let mut sp = SimpleSamlPhp { url: String::new(), sp_options: sp_options.to_owned(), dir, daemon };

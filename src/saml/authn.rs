@@ -42,6 +42,10 @@ pub struct AuthnRequest {
     /// `NameIDPolicy/@AllowCreate`, when given.
     #[serde(default)]
     pub allow_create: Option<bool>,
+    /// Its `RequestedAuthnContext` names the REFEDS MFA profile (Comparison `exact`, `minimum` or `better`): the
+    /// answer needs two factors, like `acr_values` asking for it.
+    #[serde(default)]
+    pub wants_mfa: bool,
 }
 
 impl AuthnRequest {
@@ -57,6 +61,22 @@ impl AuthnRequest {
             },
         }
     }
+
+    /// Whether the assertion needs a session with two factors: the SP's `require_mfa`, or the request asks.
+    pub fn needs_mfa(&self, sp: &ServiceProvider) -> bool {
+        sp.require_mfa || self.wants_mfa
+    }
+}
+
+/// Whether a `<RequestedAuthnContext>` asks for two factors (SAML Core §3.3.2.2.1): a class reference naming the
+/// REFEDS MFA profile, unless the comparison is `maximum` ("no stronger than").
+fn asks_for_mfa(root: &super::xml::Element) -> bool {
+    root.first(ns::PROTOCOL, "RequestedAuthnContext").is_some_and(|context| {
+        context.get("Comparison") != Some("maximum")
+            && context
+                .all(ns::ASSERTION, "AuthnContextClassRef")
+                .any(|class| crate::mfa::policy::asks_for_mfa(class.text_content().trim()))
+    })
 }
 
 /// What the browser gets next.
@@ -109,6 +129,7 @@ impl Saml {
             is_passive: flag(root.get("IsPassive")),
             name_id_policy: policy.and_then(|p| p.get("Format")).map(str::to_owned),
             allow_create: policy.and_then(|p| p.get("AllowCreate")).map(|v| flag(Some(v))),
+            wants_mfa: asks_for_mfa(root),
         })
     }
 
@@ -138,6 +159,13 @@ impl Saml {
         };
         let session = provider.session_for_cookie(cookie).await?;
         match (decide_prompt(prompt, None, session.as_ref(), now), session) {
+            // Two factors needed and the session has one: only a page can ask for the second (the HTTP layer
+            // sends the person there before this), so a passive request cannot be answered.
+            (Decision::Reuse, Some(session))
+                if req.is_passive && req.needs_mfa(&sp) && !session.has_second_factor() =>
+            {
+                self.refuse(provider, req, status::NO_PASSIVE).map(SsoOutcome::Respond)
+            }
             (Decision::Reuse, Some(session)) => match provider.recheck(&session, ctx).await? {
                 Some(user) => Ok(SsoOutcome::Respond(self.assert(provider, req, &session, &user, ctx).await?)),
                 None if req.is_passive => self.refuse(provider, req, status::NO_PASSIVE).map(SsoOutcome::Respond),

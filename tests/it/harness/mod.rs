@@ -11,6 +11,7 @@ mod cluster;
 mod ldif;
 mod redis;
 mod sentinel;
+mod simplesamlphp;
 mod slapd;
 
 pub use apache::Apache;
@@ -18,6 +19,7 @@ pub use ca::TestCa;
 pub use cluster::Cluster;
 pub use redis::{Redis, Reply};
 pub use sentinel::{MASTER_NAME, SentinelSet};
+pub use simplesamlphp::SimpleSamlPhp;
 pub use slapd::{Slapd, ssha_hash};
 
 use std::collections::BTreeSet;

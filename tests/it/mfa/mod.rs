@@ -3,6 +3,8 @@
 //! centre's reset, fresh sign-in for removing a factor, and "sign out everywhere" with back-channel logout.
 
 mod account;
+mod passkey;
+mod passkey_browser;
 mod saml;
 
 use danang_sso::config::Config;

@@ -1,0 +1,253 @@
+//! Passkeys through the HTTP surface, with a software authenticator made here (a real P-256 key, real CBOR,
+//! real signatures, as a browser would post them): adding one on `/tai-khoan/passkey`, the step-up on `/mfa`
+//! with it, and the attacks — a replayed answer, a challenge carried to another session, a phishing origin, a
+//! refused answer counted by the same throttle as wrong codes. Refusals assert the exact status and audit reason.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ciborium::Value;
+use serde_json::json;
+
+use super::account::step_up;
+use super::*;
+use crate::rp::payload;
+
+/// A security key with one credential (ES256), a counter that moves on with every signature.
+struct Authenticator {
+    key: EcdsaKeyPair,
+    id: Vec<u8>,
+    counter: u32,
+    origin: String,
+    rp_id: String,
+}
+
+fn int(i: i64) -> Value {
+    Value::Integer(i.into())
+}
+
+fn cbor(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).unwrap();
+    out
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data).as_ref().to_vec()
+}
+
+impl Authenticator {
+    fn new(app: &TestApp) -> Authenticator {
+        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+        let mut id = vec![0u8; 20];
+        aws_lc_rs::rand::fill(&mut id).unwrap();
+        Authenticator { key, id, counter: 0, origin: app.url.clone(), rp_id: "localhost".into() }
+    }
+
+    fn client_data(&self, kind: &str, challenge: &str) -> Vec<u8> {
+        json!({ "type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": false })
+            .to_string()
+            .into_bytes()
+    }
+
+    fn auth_data(&self, attested: bool) -> Vec<u8> {
+        let mut out = sha256(self.rp_id.as_bytes());
+        out.push(if attested { 0x45 } else { 0x05 });
+        out.extend_from_slice(&self.counter.to_be_bytes());
+        if attested {
+            let point = self.key.public_key().as_ref();
+            let cose = Value::Map(vec![
+                (int(1), int(2)),
+                (int(3), int(-7)),
+                (int(-1), int(1)),
+                (int(-2), Value::Bytes(point[1..33].to_vec())),
+                (int(-3), Value::Bytes(point[33..65].to_vec())),
+            ]);
+            out.extend_from_slice(&[0u8; 16]);
+            out.extend_from_slice(&(self.id.len() as u16).to_be_bytes());
+            out.extend_from_slice(&self.id);
+            out.extend_from_slice(&cbor(&cose));
+        }
+        out
+    }
+
+    /// The fields `passkey.js` fills in after `navigator.credentials.create`.
+    fn register(&self, challenge: &str) -> Vec<(String, String)> {
+        let attestation = Value::Map(vec![
+            (Value::Text("fmt".into()), Value::Text("none".into())),
+            (Value::Text("attStmt".into()), Value::Map(vec![])),
+            (Value::Text("authData".into()), Value::Bytes(self.auth_data(true))),
+        ]);
+        vec![
+            ("client_data_json".into(), B64.encode(self.client_data("webauthn.create", challenge))),
+            ("attestation_object".into(), B64.encode(cbor(&attestation))),
+        ]
+    }
+
+    /// The fields `passkey.js` fills in after `navigator.credentials.get`.
+    fn assert(&mut self, challenge: &str) -> Vec<(String, String)> {
+        self.counter += 1;
+        let client_data = self.client_data("webauthn.get", challenge);
+        let auth = self.auth_data(false);
+        let mut signed = auth.clone();
+        signed.extend_from_slice(&sha256(&client_data));
+        let sig = self.key.sign(&SystemRandom::new(), &signed).unwrap();
+        vec![
+            ("credential_id".into(), B64.encode(&self.id)),
+            ("client_data_json".into(), B64.encode(client_data)),
+            ("authenticator_data".into(), B64.encode(auth)),
+            ("signature".into(), B64.encode(sig.as_ref())),
+        ]
+    }
+}
+
+/// The hidden fields of the form with `id` (the page may hold several forms), less the ones the script fills.
+fn form_fields(page: &Page, id: &str) -> Vec<(String, String)> {
+    let start = page.body.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {}", page.body));
+    let end = start + page.body[start..].find("</form>").unwrap();
+    let form = Page { status: page.status, location: None, body: page.body[start..end].to_owned() };
+    let filled = ["credential_id", "client_data_json", "authenticator_data", "signature", "attestation_object"];
+    form.hidden_fields().into_iter().filter(|(k, _)| !filled.contains(&k.as_str())).collect()
+}
+
+fn challenge_of(fields: &[(String, String)]) -> String {
+    fields.iter().find(|(k, _)| k == "challenge").map(|(_, v)| v.clone()).expect("a challenge")
+}
+
+/// Adds the authenticator's passkey to the signed-in account; returns the page after it.
+async fn add_passkey(app: &TestApp, browser: &mut Browser, key: &Authenticator, name: &str) -> Page {
+    let form = browser.get(&format!("{}/tai-khoan/passkey", app.url)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let mut fields = form_fields(&form, "passkey-register");
+    fields.extend(key.register(&challenge_of(&fields)));
+    fields.push(("name".into(), name.into()));
+    browser.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await
+}
+
+async fn post_assertion(app: &TestApp, browser: &mut Browser, fields: &[(String, String)]) -> Page {
+    browser.post_form(&format!("{}/mfa/passkey", app.url), fields).await
+}
+
+#[tokio::test]
+async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challenge() {
+    let app = TestApp::start_on_localhost(config_requiring_mfa_for_vanban()).await;
+    let mut browser = Browser::new();
+    sign_in_to_account(&app, &mut browser, "haltt").await;
+    let mut key = Authenticator::new(&app);
+    let form = browser.get(&format!("{}/tai-khoan/passkey", app.url)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let mut fields = form_fields(&form, "passkey-register");
+    fields.extend(key.register(&challenge_of(&fields)));
+    fields.push(("name".into(), "Khóa USB".into()));
+    let added = browser.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(added.body.contains("id=\"recovery-codes\""), "the first factor comes with recovery codes");
+    let account = browser.get(&format!("{}/tai-khoan", app.url)).await;
+    assert!(account.body.contains("Khóa USB"), "{}", account.body);
+
+    // The same registration answer again: its challenge is spent.
+    let replayed = browser.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await;
+    assert_eq!(replayed.status, 400);
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
+
+    let (mut other, pending, page) = step_up(&app, "haltt").await;
+    let fields = form_fields(&page, "passkey-form");
+    let challenge = challenge_of(&fields);
+    let mut answer = fields.clone();
+    answer.extend(key.assert(&challenge));
+    let passed = post_assertion(&app, &mut other, &answer).await;
+    assert_eq!(passed.status, 303, "{}", passed.body);
+    let back = follow(&app, &mut other, &passed).await;
+    let tokens = vanban(&app).await.exchange(pending, &back).await;
+    let claims = payload(&openidconnect::TokenResponse::id_token(&tokens).unwrap().to_string());
+    assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]));
+    assert_eq!(claims["acr"], "https://refeds.org/profile/mfa");
+
+    // The very same answer, replayed from another browser at the same point: no challenge to spend.
+    let (mut third, _, _) = step_up(&app, "haltt").await;
+    let replayed = post_assertion(&app, &mut third, &answer).await;
+    assert_eq!(replayed.status, 403, "a replayed answer is refused");
+    app.wait_for_audit(2, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
+    app.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "passkey").await;
+}
+
+#[tokio::test]
+async fn a_phishing_origin_another_sessions_challenge_and_another_accounts_key_are_refused() {
+    let app = TestApp::start_on_localhost(config_requiring_mfa_for_vanban()).await;
+    let (mut haltt, mut thang) = (Browser::new(), Browser::new());
+    sign_in_to_account(&app, &mut haltt, "haltt").await;
+    sign_in_to_account(&app, &mut thang, "thangpd").await;
+    let mut key = Authenticator::new(&app);
+    let mut thangs_key = Authenticator::new(&app);
+    assert_eq!(add_passkey(&app, &mut haltt, &key, "laptop").await.status, 200);
+    assert_eq!(add_passkey(&app, &mut thang, &thangs_key, "laptop").await.status, 200);
+
+    let (mut victim, _, page) = step_up(&app, "haltt").await;
+    // A look-alike site relays the challenge: the browser writes the look-alike's origin.
+    key.origin = "http://localhost.evil.example".into();
+    let mut phished = form_fields(&page, "passkey-form");
+    phished.extend(key.assert(&challenge_of(&phished)));
+    assert_eq!(post_assertion(&app, &mut victim, &phished).await.status, 403);
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_origin").await;
+    key.origin = app.url.clone();
+
+    // A challenge handed to haltt's other browser, answered in this one: bound to the other session.
+    let (_, _, elsewhere) = step_up(&app, "haltt").await;
+    let page = browser_mfa_page(&app, &mut victim).await;
+    let mut carried = form_fields(&page, "passkey-form");
+    let theirs = challenge_of(&form_fields(&elsewhere, "passkey-form"));
+    carried.retain(|(k, _)| k != "challenge");
+    carried.push(("challenge".into(), theirs.clone()));
+    carried.extend(key.assert(&theirs));
+    assert_eq!(post_assertion(&app, &mut victim, &carried).await.status, 403);
+
+    // thangpd's own valid passkey, on haltt's second-factor page.
+    let page = browser_mfa_page(&app, &mut victim).await;
+    let mut foreign = form_fields(&page, "passkey-form");
+    foreign.extend(thangs_key.assert(&challenge_of(&foreign)));
+    assert_eq!(post_assertion(&app, &mut victim, &foreign).await.status, 403);
+    app.wait_for_audit(1, |l| {
+        l["event"] == "mfa_failure"
+            && l["reason"] == "passkey_unknown_credential"
+            && l["account"] == "haltt@danang.gov.vn"
+    })
+    .await;
+}
+
+/// The second-factor page again in the same browser (a fresh challenge).
+async fn browser_mfa_page(app: &TestApp, browser: &mut Browser) -> Page {
+    let page = browser.get(&format!("{}/mfa", app.url)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page
+}
+
+#[tokio::test]
+async fn refused_passkey_answers_count_with_wrong_codes_in_the_throttle() {
+    let mut config = config_requiring_mfa_for_vanban();
+    config.throttle.base_delay_secs = 600;
+    let app = TestApp::start_on_localhost(config).await;
+    let mut browser = Browser::new();
+    sign_in_to_account(&app, &mut browser, "haltt").await;
+    let mut key = Authenticator::new(&app);
+    assert_eq!(add_passkey(&app, &mut browser, &key, "laptop").await.status, 200);
+    let (mut other, _, mut page) = step_up(&app, "haltt").await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let mut bad = form_fields(&page, "passkey-form");
+        bad.extend(key.assert("not-the-challenge"));
+        let answer = post_assertion(&app, &mut other, &bad).await;
+        statuses.push(answer.status.as_u16());
+        page = answer;
+    }
+    assert_eq!(statuses, [403, 403, 403, 429, 429], "free failures, then a wait");
+    let mut right = form_fields(&page, "passkey-form");
+    right.extend(key.assert(&challenge_of(&right)));
+    assert_eq!(post_assertion(&app, &mut other, &right).await.status, 429, "no answer is checked while it runs");
+    // The code form shares the count: a wrong code now waits too.
+    let mut otp = form_fields(&page, "passkey-form");
+    otp.retain(|(k, _)| k == "csrf" || k == "continue");
+    otp.push(("otp".into(), "123456".into()));
+    assert_eq!(other.post_form(&format!("{}/mfa", app.url), &otp).await.status, 429);
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "throttled").await;
+}

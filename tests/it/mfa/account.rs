@@ -155,7 +155,10 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed, json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"]}));
+    assert_eq!(
+        listed,
+        json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"], "passkeys": []})
+    );
     let denied = http().post(format!("{admin}/mfa/reset")).json(&json!({"account": "haltt"})).send().await.unwrap();
     assert_eq!(denied.status(), 401);
     let reset: Value = http()

@@ -10,6 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ciborium::Value;
 use serde_json::json;
 
+use danang_sso::http::account::passkey::PASSKEY_CSP;
+
 use super::account::step_up;
 use super::*;
 use crate::rp::payload;
@@ -131,7 +133,11 @@ async fn post_assertion(app: &TestApp, browser: &mut Browser, fields: &[(String,
 
 #[tokio::test]
 async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challenge() {
-    let app = TestApp::start_on_localhost(config_requiring_mfa_for_vanban()).await;
+    let admin_port = crate::harness::free_port();
+    let mut config = config_requiring_mfa_for_vanban();
+    config.admin.listen = Some(format!("127.0.0.1:{admin_port}"));
+    config.admin.token = Some(ADMIN_TOKEN.into());
+    let app = TestApp::start_on_localhost(config).await;
     let mut browser = Browser::new();
     sign_in_to_account(&app, &mut browser, "haltt").await;
     let mut key = Authenticator::new(&app);
@@ -145,6 +151,21 @@ async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challen
     assert!(added.body.contains("id=\"recovery-codes\""), "the first factor comes with recovery codes");
     let account = browser.get(&format!("{}/tai-khoan", app.url)).await;
     assert!(account.body.contains("Khóa USB"), "{}", account.body);
+
+    // Only the passkey pages run a script, exactly ours; the account page runs none.
+    let csp_of = |path: &'static str| {
+        let request = crate::app::http().get(format!("{}{path}", app.url)).header("cookie", browser.cookie_header());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.headers()["content-security-policy"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(csp_of("/tai-khoan/passkey").await, PASSKEY_CSP);
+    assert!(!csp_of("/tai-khoan").await.contains("script-src"));
+    let script = crate::app::http().get(format!("{}/static/passkey.js", app.url)).send().await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.text().await.unwrap().contains("navigator.credentials.get"));
 
     // The same registration answer again: its challenge is spent.
     let replayed = browser.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await;
@@ -164,13 +185,46 @@ async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challen
     assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]));
     assert_eq!(claims["acr"], "https://refeds.org/profile/mfa");
 
-    // The very same answer, replayed from another browser at the same point: no challenge to spend.
-    let (mut third, _, _) = step_up(&app, "haltt").await;
-    let replayed = post_assertion(&app, &mut third, &answer).await;
+    // The very same answer, replayed: its challenge is spent.
+    let replayed = post_assertion(&app, &mut other, &answer).await;
     assert_eq!(replayed.status, 403, "a replayed answer is refused");
     app.wait_for_audit(2, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
     app.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "passkey").await;
+
+    // The IT centre sees the passkey by name (never its key), and a reset removes it with the rest.
+    let admin = format!("http://127.0.0.1:{admin_port}/admin");
+    let listed: serde_json::Value = crate::app::http()
+        .get(format!("{admin}/mfa?account=haltt"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["factors"], json!(["passkey", "recovery_codes"]));
+    assert_eq!(listed["passkeys"][0]["name"], "Khóa USB");
+    assert!(listed["passkeys"][0]["last_used"].is_u64(), "{listed}");
+    assert!(!listed.to_string().contains(&B64.encode(&key.id)), "no credential id or key in the listing");
+    let reset: serde_json::Value = crate::app::http()
+        .post(format!("{admin}/mfa/reset"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reset["removed"], json!(["passkey", "recovery_codes"]));
+    let mut fresh = Browser::new();
+    let pending = vanban(&app).await.start(&[], &[]);
+    let form = fresh.get(&pending.url).await;
+    let after = fresh.sign_in(&app.url, &form, "haltt", PASSWORD).await;
+    assert!(after.location.as_deref().unwrap().starts_with("/tai-khoan/totp?"), "enrols again: {:?}", after.location);
 }
+
+const ADMIN_TOKEN: &str = "operator-token-of-the-it-centre-2026";
 
 #[tokio::test]
 async fn a_phishing_origin_another_sessions_challenge_and_another_accounts_key_are_refused() {
@@ -201,6 +255,7 @@ async fn a_phishing_origin_another_sessions_challenge_and_another_accounts_key_a
     carried.push(("challenge".into(), theirs.clone()));
     carried.extend(key.assert(&theirs));
     assert_eq!(post_assertion(&app, &mut victim, &carried).await.status, 403);
+    app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
 
     // thangpd's own valid passkey, on haltt's second-factor page.
     let page = browser_mfa_page(&app, &mut victim).await;

@@ -144,7 +144,8 @@ impl Provider {
         Ok(factors.passkeys.iter().map(|k| (k.name.clone(), k.created, k.last_used)).collect())
     }
 
-    /// Checks a passkey answer on the second-factor page. Throttled and audited like a typed code.
+    /// Checks a passkey answer on the second-factor page. Throttled and audited like a typed code (the refusal's
+    /// name is the audit line's reason).
     pub async fn verify_passkey(
         &self,
         session: &Session,
@@ -152,13 +153,13 @@ impl Provider {
         assertion: &Assertion,
         client: &str,
         ctx: &RequestContext,
-    ) -> Result<(Verification, Option<Refusal>), Error> {
+    ) -> Result<Verification, Error> {
         let account = session.account.as_str();
         let ticket = match self.throttle.admit(self.store.as_ref(), Some(&throttle_key(account)), ctx.ip).await? {
             Gate::Admitted(ticket) => ticket,
             Gate::Wait(wait) => {
                 self.audit.record(ctx, Event::new("mfa_failure").account(account).client(client).reason("throttled"));
-                return Ok((Verification::Throttled(wait), None));
+                return Ok(Verification::Throttled(wait));
             }
         };
         let checked = if self.store.take_challenge(&challenge_key("auth", session, challenge)).await? {
@@ -175,14 +176,14 @@ impl Provider {
             self.audit.record(ctx, Event::new("mfa_failure").account(account).client(client).reason(refusal.as_str()));
             if let Some(secs) = ticket.lockout {
                 tracing::warn!(secs, "second factor locked out after too many refused answers");
-                return Ok((Verification::Throttled(secs), Some(refusal)));
+                return Ok(Verification::Throttled(secs));
             }
-            return Ok((Verification::Wrong, Some(refusal)));
+            return Ok(Verification::Wrong);
         }
         self.throttle.succeeded(self.store.as_ref(), &ticket).await?;
         let session = self.with_second_factor(session, PASSKEY_AMR).await?;
         self.audit
             .record(ctx, Event::new("mfa_success").account(account).client(client).sid(&session.id).reason("passkey"));
-        Ok((Verification::Passed(session), None))
+        Ok(Verification::Passed(session))
     }
 }

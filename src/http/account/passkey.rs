@@ -211,11 +211,11 @@ pub async fn verify(
         signature: f.signature,
     };
     match app.provider.verify_passkey(&session, &f.challenge, &assertion, ACCOUNT_CLIENT, &ctx).await {
-        Ok((Verification::Passed(_), _)) => see_other(&next),
-        Ok((Verification::Wrong, _)) => {
+        Ok(Verification::Passed(_)) => see_other(&next),
+        Ok(Verification::Wrong) => {
             second_factor::page(&app, &headers, lang, &next, StatusCode::FORBIDDEN, Some(pk.refused.into())).await
         }
-        Ok((Verification::Throttled(secs), _)) => {
+        Ok(Verification::Throttled(secs)) => {
             let message = m.throttled.replace("{wait}", &lang.duration(secs));
             second_factor::page(&app, &headers, lang, &next, StatusCode::TOO_MANY_REQUESTS, Some(message)).await
         }

@@ -306,3 +306,36 @@ async fn refused_passkey_answers_count_with_wrong_codes_in_the_throttle() {
     assert_eq!(other.post_form(&format!("{}/mfa", app.url), &otp).await.status, 429);
     app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "throttled").await;
 }
+
+#[tokio::test]
+async fn a_ceremony_started_on_one_instance_finishes_on_the_other_once() {
+    let redis = crate::harness::Redis::start();
+    let config = || {
+        let mut config = config_requiring_mfa_for_vanban();
+        config.store = crate::store_suite::redis_config(&redis, "passkey:");
+        config
+    };
+    let a = TestApp::start_on_localhost(config()).await;
+    let b = TestApp::start_behind(config(), &a.url).await;
+    let mut browser = Browser::new();
+    sign_in_to_account(&a, &mut browser, "haltt").await;
+    let mut key = Authenticator::new(&a);
+
+    // The page (and its challenge) from A, the answer to B.
+    let form = browser.get(&format!("{}/tai-khoan/passkey", a.url)).await;
+    let mut fields = form_fields(&form, "passkey-register");
+    fields.extend(key.register(&challenge_of(&fields)));
+    let added = browser.post_form(&format!("{}/tai-khoan/passkey", b.url), &fields).await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(added.body.contains("id=\"recovery-codes\""));
+
+    let page = browser.get(&format!("{}/mfa", b.url)).await;
+    let mut answer = form_fields(&page, "passkey-form");
+    answer.extend(key.assert(&challenge_of(&answer)));
+    let passed = post_assertion(&a, &mut browser, &answer).await;
+    assert_eq!((passed.status.as_u16(), passed.location.as_deref()), (303, Some("/tai-khoan")));
+    let again = browser.post_form(&format!("{}/mfa/passkey", b.url), &answer).await;
+    assert_eq!(again.status, 403, "spent on A, refused on B");
+    a.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "passkey").await;
+    b.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
+}

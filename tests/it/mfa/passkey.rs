@@ -338,4 +338,36 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other_once() {
     assert_eq!(again.status, 403, "spent on A, refused on B");
     a.wait_for_audit(1, |l| l["event"] == "mfa_success" && l["reason"] == "passkey").await;
     b.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
+
+    // The IT centre's commands on the shared store: the passkey by name and use, then gone with the rest.
+    let dir = std::env::temp_dir().join(format!("danang-sso-passkey-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = format!(
+        "[keys]\ndir = {keys:?}\n\n[store]\nkind = \"redis\"\nredis_url = \"{url}\"\nkey_prefix = \"passkey:\"\n",
+        keys = crate::app::keys_dir().display().to_string(),
+        url = redis.url,
+    );
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_danang-sso"))
+            .args(args)
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .env("USER", "it-centre")
+            .output()
+            .expect("run danang-sso");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = run(&["mfa", "list", "--account", "haltt"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines[0], "haltt@danang.gov.vn\tpasskey,recovery_codes", "{listed}");
+    let passkey: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!((passkey.len(), passkey[0], passkey[1]), (4, "passkey", "Khóa truy cập"), "{listed}");
+    assert_ne!(passkey[3], "0", "last used: {listed}");
+    let reset = run(&["mfa", "reset", "--account", "haltt"]);
+    assert_eq!(reset.lines().next(), Some("removed: passkey,recovery_codes"), "{reset}");
+    assert!(reset.contains(r#""event":"mfa_reset""#) && reset.contains("cli:it-centre"), "audited: {reset}");
+    assert_eq!(run(&["mfa", "list", "--account", "haltt"]).trim(), "haltt@danang.gov.vn\tnone");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -371,3 +371,25 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other_once() {
     assert_eq!(run(&["mfa", "list", "--account", "haltt"]).trim(), "haltt@danang.gov.vn\tnone");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_console_shows_a_persons_passkeys_and_its_reset_offer() {
+    let app = TestApp::start_on_localhost(test_config()).await;
+    let mut dung = Browser::new();
+    sign_in_to_account(&app, &mut dung, "dungnv").await;
+    let key = Authenticator::new(&app);
+    let form = dung.get(&format!("{}/tai-khoan/passkey?ui_locales=en", app.url)).await;
+    assert!(form.body.contains("lang=\"en\"") && form.body.contains("Add a passkey"), "{}", form.body);
+    let mut fields = form_fields(&form, "passkey-register");
+    fields.extend(key.register(&challenge_of(&fields)));
+    fields.push(("name".into(), "Điện thoại".into()));
+    assert_eq!(dung.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await.status, 200);
+
+    let (mut staff, _) = crate::console::staff_browser(&app, "haltt").await;
+    let page = staff.get(&format!("{}/quan-tri/tai-khoan?mail=dungnv", app.url)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let shown = element_text(&page, "mfa-passkeys");
+    assert!(shown.starts_with("Điện thoại (đăng ký ") && shown.ends_with("dùng gần nhất chưa dùng)"), "{shown}");
+    assert!(page.body.contains("id=\"reset-mfa\""), "a passkey alone is something to reset");
+    assert!(!page.body.contains(&B64.encode(&key.id)), "never the credential id");
+}

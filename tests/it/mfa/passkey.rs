@@ -393,3 +393,44 @@ async fn the_console_shows_a_persons_passkeys_and_its_reset_offer() {
     assert!(page.body.contains("id=\"reset-mfa\""), "a passkey alone is something to reset");
     assert!(!page.body.contains(&B64.encode(&key.id)), "never the credential id");
 }
+
+#[tokio::test]
+async fn removing_a_passkey_needs_a_fresh_sign_in_proved_with_it() {
+    let app = TestApp::start_on_localhost(config_requiring_mfa_for_vanban()).await;
+    let mut browser = Browser::new();
+    sign_in_to_account(&app, &mut browser, "huongtt").await;
+    let mut key = Authenticator::new(&app);
+    let form = browser.get(&format!("{}/tai-khoan/passkey", app.url)).await;
+    let mut fields = form_fields(&form, "passkey-register");
+    fields.extend(key.register(&challenge_of(&fields)));
+    assert_eq!(browser.post_form(&format!("{}/tai-khoan/passkey", app.url), &fields).await.status, 200);
+    let remove = vec![("kind".to_owned(), format!("passkey:{}", B64.encode(&key.id)))];
+
+    app.clock.advance(400);
+    let page = browser.get(&format!("{}/tai-khoan", app.url)).await;
+    let mut stale_form = vec![("csrf".to_owned(), crate::console::hidden(&page, "csrf"))];
+    stale_form.extend(remove.clone());
+    let stale = browser.post_form(&format!("{}/tai-khoan/yeu-to/go-bo", app.url), &stale_form).await;
+    assert_eq!(stale.status, 303);
+    assert!(stale.location.as_deref().unwrap().starts_with("/tai-khoan/dang-nhap?continue="), "{:?}", stale.location);
+
+    // Password, then the passkey on /mfa, then back: now the removal goes through.
+    let form = follow(&app, &mut browser, &stale).await;
+    let after = browser.sign_in(&app.url, &form, "huongtt", PASSWORD).await;
+    assert!(after.location.as_deref().unwrap().starts_with("/mfa?"), "{:?}", after.location);
+    let mfa = follow(&app, &mut browser, &after).await;
+    let mut answer = form_fields(&mfa, "passkey-form");
+    answer.extend(key.assert(&challenge_of(&answer)));
+    let passed = post_assertion(&app, &mut browser, &answer).await;
+    assert_eq!(passed.status, 303, "{}", passed.body);
+    let page = follow(&app, &mut browser, &passed).await;
+    assert_eq!(page.status, 200);
+    let mut fresh_form = vec![("csrf".to_owned(), crate::console::hidden(&page, "csrf"))];
+    fresh_form.extend(remove);
+    let done = browser.post_form(&format!("{}/tai-khoan/yeu-to/go-bo", app.url), &fresh_form).await;
+    assert_eq!(done.location.as_deref(), Some("/tai-khoan?done=removed"));
+    let page = browser.get(&format!("{}/tai-khoan?done=removed", app.url)).await;
+    assert!(!page.body.contains("class=\"passkey\""), "the passkey is gone");
+    assert!(!page.body.contains("id=\"passkey-form\""));
+    app.wait_for_audit(1, |l| l["event"] == "mfa_removed" && l["reason"] == "passkey").await;
+}

@@ -3,6 +3,7 @@
 //! centre's reset, fresh sign-in for removing a factor, and "sign out everywhere" with back-channel logout.
 
 mod account;
+mod authenticator;
 mod passkey;
 mod passkey_browser;
 mod saml;

@@ -31,13 +31,13 @@ struct EnrolPage<'a> {
     lang: &'static str,
     t: &'static Texts,
     m: &'static AccountTexts,
+    pk: &'static super::passkey_texts::PasskeyTexts,
     csrf: &'a str,
     next: &'a str,
     pending: &'a str,
     secret: &'a str,
     qr_svg: &'a str,
     message: Option<&'static str>,
-    pk: &'static super::passkey_texts::PasskeyTexts,
 }
 
 #[derive(Template, WebTemplate)]
@@ -82,13 +82,13 @@ fn enrol_page(
         lang: lang.code(),
         t: lang.texts(),
         m: texts(lang),
+        pk: super::passkey_texts::passkey_texts(lang),
         csrf: &csrf,
         next,
         pending: &p.sealed,
         secret: &p.secret,
         qr_svg: &p.qr_svg,
         message,
-        pk: super::passkey_texts::passkey_texts(lang),
     };
     with_cookie((StatusCode::OK, no_store(), page).into_response(), cookie)
 }

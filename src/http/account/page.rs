@@ -30,6 +30,8 @@ struct AccountPage<'a> {
     lang: &'static str,
     t: &'static Texts,
     m: &'static AccountTexts,
+    pk: &'static super::passkey_texts::PasskeyTexts,
+    passkeys: Vec<super::passkey::PasskeyRow>,
     csrf: &'a str,
     notice: Option<&'static str>,
     name: String,
@@ -39,15 +41,6 @@ struct AccountPage<'a> {
     sessions: Vec<SessionRow>,
     has_totp: bool,
     recovery_left: usize,
-    pk: &'static super::passkey_texts::PasskeyTexts,
-    passkeys: Vec<PasskeyRow>,
-}
-
-struct PasskeyRow {
-    id: String,
-    name: String,
-    created: String,
-    last_used: String,
 }
 
 struct SessionRow {
@@ -149,6 +142,8 @@ pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): 
         lang: lang.code(),
         t: lang.texts(),
         m,
+        pk: super::passkey_texts::passkey_texts(lang),
+        passkeys: super::passkey::rows(&factors, lang, when),
         csrf: &csrf,
         notice,
         name: user.name.clone(),
@@ -158,17 +153,6 @@ pub async fn account(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): 
         sessions,
         has_totp: factors.totp.is_some(),
         recovery_left: factors.recovery.len(),
-        pk: super::passkey_texts::passkey_texts(lang),
-        passkeys: factors
-            .passkeys
-            .iter()
-            .map(|k| PasskeyRow {
-                id: k.id.clone(),
-                name: k.name.clone(),
-                created: when(k.created),
-                last_used: k.last_used.map_or_else(|| super::passkey_texts::passkey_texts(lang).never.into(), when),
-            })
-            .collect(),
     };
     with_cookie((no_store(), page).into_response(), cookie)
 }

@@ -23,8 +23,10 @@ use crate::App;
 use crate::http::context::Ctx;
 use crate::http::{csrf, pages};
 use crate::i18n::{Lang, Texts};
+use crate::mfa::Factors;
 use crate::mfa::flow::Verification;
 use crate::mfa::passkey::Assertion;
+use crate::mfa::passkey_factor::PasskeyFactor;
 use crate::mfa::passkey_flow::{CeremonyOptions, Registered};
 
 pub const PASSKEY_PATH: &str = "/tai-khoan/passkey";
@@ -48,6 +50,26 @@ pub async fn script() -> Response {
     let headers =
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")];
     (headers, PASSKEY_JS).into_response()
+}
+
+/// A passkey as the account page lists it (the id only names it for the remove form).
+pub(super) struct PasskeyRow {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) created: String,
+    pub(super) last_used: String,
+}
+
+/// The account page's rows for the account's passkeys, times written by `when`.
+pub(super) fn rows(factors: &Factors, lang: Lang, when: fn(u64) -> String) -> Vec<PasskeyRow> {
+    let never = passkey_texts(lang).never;
+    let row = |k: &PasskeyFactor| PasskeyRow {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        created: when(k.created),
+        last_used: k.last_used.map_or_else(|| never.to_owned(), when),
+    };
+    factors.passkeys.iter().map(row).collect()
 }
 
 #[derive(Template, WebTemplate)]

@@ -3,10 +3,12 @@
 //! centre's reset, fresh sign-in for removing a factor, and "sign out everywhere" with back-channel logout.
 
 mod account;
+mod saml;
+
+// Passkeys (WebAuthn).
 mod authenticator;
 mod passkey;
 mod passkey_browser;
-mod saml;
 
 use danang_sso::config::Config;
 use danang_sso::mfa::totp::code_at;

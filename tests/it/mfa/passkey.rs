@@ -70,6 +70,10 @@ async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challen
     app.wait_for_audit(1, |l| l["event"] == "mfa_failure" && l["reason"] == "passkey_wrong_challenge").await;
 
     let (mut other, pending, page) = step_up(&app, "haltt").await;
+    // Without script the passkey form stays hidden (passkey.js shows it); the code form is there either way.
+    let tag = &page.body[page.body.find("<form method=\"post\" action=\"/mfa/passkey\"").expect("the passkey form")..];
+    assert!(tag[..tag.find('>').unwrap()].ends_with(" hidden"), "{}", &tag[..200]);
+    assert!(page.body.contains("<script src=\"/static/passkey.js\" defer></script>"));
     let fields = form_fields(&page, "passkey-form");
     let challenge = challenge_of(&fields);
     let mut answer = fields.clone();

@@ -80,14 +80,14 @@ struct Inner {
     last_sign_in: HashMap<String, u64>,
     /// request_uri hash → (record, expires_at): pushed authorization requests.
     pushed: HashMap<String, (String, u64)>,
+    /// WebAuthn challenge key → expires_at.
+    challenges: HashMap<String, u64>,
     /// (account, client_id) → (record, expires_at).
     consents: HashMap<(String, String), (String, u64)>,
     /// account → (the directory's last good answer, forget at).
     directory_checks: HashMap<String, (DirectoryCheck, u64)>,
     /// account → sealed second-factor record.
     mfa: HashMap<String, String>,
-    /// WebAuthn challenge key → expires_at.
-    challenges: HashMap<String, u64>,
     last_sweep: u64,
 }
 

@@ -5,6 +5,11 @@
 mod account;
 mod saml;
 
+// Passkeys (WebAuthn).
+mod authenticator;
+mod passkey;
+mod passkey_browser;
+
 use danang_sso::config::Config;
 use danang_sso::mfa::totp::code_at;
 

@@ -108,7 +108,11 @@ pub fn run_on_shared_store(
                 return ExitCode::from(2);
             }
         };
-        match command(&app).await {
+        let done = command(&app).await;
+        // The command may have recorded an operator action (`mfa reset`, `sessions revoke`): its audit line is
+        // written by the writer thread, which dies with the process.
+        app.provider.audit.flush();
+        match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("danang-sso: {e}");

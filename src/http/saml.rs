@@ -178,10 +178,9 @@ pub async fn resume(
 async fn sso(app: &App, saml: &Saml, headers: &HeaderMap, req: &AuthnRequest, ctx: &RequestContext) -> Response {
     let lang = lang(app, headers);
     let cookie = cookies::get(headers, &cookies::session_name(app));
-    // An SP with `require_mfa` and a session made with the password alone: the step-up, before any assertion.
-    if saml.needs_two_factors(req)
-        && !req.force_authn
-        && !req.is_passive
+    // Two factors needed (the SP's `require_mfa`, or its request asks) and a session made with the password alone:
+    // the step-up, before any assertion.
+    if saml.sps.get(&req.sp).is_some_and(|sp| req.needs_mfa(sp) && !req.force_authn && !req.is_passive)
         && let Ok(Some(session)) = app.provider.session_for_cookie(cookie).await
         && !session.has_second_factor()
     {
@@ -258,7 +257,7 @@ pub async fn login(
     );
     match result {
         Ok(SignIn::Success { session, cookie, user, .. }) => {
-            let step = match app.provider.mfa_step(&session, &user, saml.needs_two_factors(&req), &[]).await {
+            let step = match app.provider.mfa_step(&session, &user, req.needs_mfa(sp), &[]).await {
                 Ok(step) => step,
                 Err(e) => return pages::error(lang, e),
             };

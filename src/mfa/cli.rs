@@ -30,9 +30,15 @@ pub fn run(config: Config, command: MfaCommand) -> ExitCode {
         let provider = &app.provider;
         let ctx = crate::audit::RequestContext::default();
         match command {
-            MfaCommand::List { account } => provider.list_mfa(&account).await.map(|(account, kinds)| {
+            MfaCommand::List { account } => {
+                let (account, kinds) = provider.list_mfa(&account).await?;
                 println!("{account}\t{}", if kinds.is_empty() { "none".to_owned() } else { kinds.join(",") });
-            }),
+                // One line per passkey: its name, when it was added and last used (Unix seconds, 0 = never).
+                for (name, created, last_used) in provider.list_passkeys(&account).await? {
+                    println!("passkey\t{name}\t{created}\t{}", last_used.unwrap_or(0));
+                }
+                Ok(())
+            }
             MfaCommand::Reset { account, operator } => {
                 let operator = format!("cli:{}", operator.unwrap_or_else(|| "unknown".into()));
                 provider.reset_mfa(&account, &operator, &ctx).await.map(|removed| {

@@ -1,4 +1,4 @@
-//! One account's second factors: its TOTP secret and the hashes of its unused recovery codes.
+//! One account's second factors: its TOTP secret, its passkeys and the hashes of its unused recovery codes.
 //!
 //! The record is JSON, sealed ([`super::Sealer`]) before it is stored. Recovery codes are shown once and kept only
 //! as SHA-256 hashes (they are 50 random bits, so a slow hash would add nothing); using one removes it.
@@ -19,6 +19,9 @@ pub struct Factors {
     /// Hashes of the unused recovery codes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery: Vec<String>,
+    /// WebAuthn credentials (platform authenticators or security keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<super::passkey_factor::PasskeyFactor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +34,7 @@ pub struct TotpFactor {
 impl Factors {
     /// Whether the person has a factor to prove (recovery codes alone do not count: they back a factor up).
     pub fn is_enrolled(&self) -> bool {
-        self.totp.is_some()
+        self.totp.is_some() || !self.passkeys.is_empty()
     }
 
     /// Names of the factors, for the account page, the CLI and the audit trail.
@@ -39,6 +42,9 @@ impl Factors {
         let mut out = Vec::new();
         if self.totp.is_some() {
             out.push("totp");
+        }
+        if !self.passkeys.is_empty() {
+            out.push("passkey");
         }
         if !self.recovery.is_empty() {
             out.push("recovery_codes");

@@ -38,7 +38,7 @@ pub struct PendingTotp {
     pub qr_svg: String,
 }
 
-fn throttle_key(account: &str) -> String {
+pub(super) fn throttle_key(account: &str) -> String {
     format!("mfa:{account}")
 }
 
@@ -54,7 +54,7 @@ impl Provider {
         serde_json::from_slice(&plain).map_err(|e| Error::Internal(format!("second-factor record: {e}")))
     }
 
-    async fn save_factors(&self, account: &str, factors: &Factors) -> Result<(), Error> {
+    pub(super) async fn save_factors(&self, account: &str, factors: &Factors) -> Result<(), Error> {
         if factors == &Factors::default() {
             self.store.delete_mfa_factors(account).await?;
             return Ok(());
@@ -134,7 +134,7 @@ impl Provider {
     }
 
     /// The session, stored again with `method` added to its `amr`.
-    async fn with_second_factor(&self, session: &Session, method: &str) -> Result<Session, Error> {
+    pub(super) async fn with_second_factor(&self, session: &Session, method: &str) -> Result<Session, Error> {
         let now = self.clock.now();
         let session = Session { amr: amr_with(&session.amr, method), last_used: now, ..session.clone() };
         self.store.put_session(&session).await?;
@@ -194,19 +194,22 @@ impl Provider {
         Ok(codes)
     }
 
-    /// Removes one factor (`totp`, `recovery_codes`); with the TOTP app gone, its recovery codes go too.
+    /// Removes one factor (`totp`, `passkey:<credential id>`, `recovery_codes`); with the last factor gone, its
+    /// recovery codes go too.
     pub async fn remove_factor(&self, session: &Session, kind: &str, ctx: &RequestContext) -> Result<bool, Error> {
         let account = session.account.as_str();
         let mut factors = self.factors(account).await?;
         let (removed, reason) = match kind {
-            "totp" => {
-                let had = factors.totp.take().is_some();
-                factors.recovery.clear();
-                (had, "totp")
-            }
+            "totp" => (factors.totp.take().is_some(), "totp"),
             "recovery_codes" => (!std::mem::take(&mut factors.recovery).is_empty(), "recovery_codes"),
-            _ => (false, "unknown"),
+            _ => match kind.strip_prefix("passkey:") {
+                Some(id) => (factors.remove_passkey(id), "passkey"),
+                None => (false, "unknown"),
+            },
         };
+        if !factors.is_enrolled() {
+            factors.recovery.clear();
+        }
         if removed {
             self.save_factors(account, &factors).await?;
             self.audit.record(ctx, Event::new("mfa_removed").account(account).sid(&session.id).reason(reason));
@@ -253,7 +256,7 @@ impl Provider {
         let account = super::DEMO_TOTP_ACCOUNT;
         if self.factors(account).await?.totp.is_none() {
             let totp = TotpFactor { secret: super::DEMO_TOTP_SECRET.into(), created: self.clock.now() };
-            self.save_factors(account, &Factors { totp: Some(totp), recovery: Vec::new() }).await?;
+            self.save_factors(account, &Factors { totp: Some(totp), ..Factors::default() }).await?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Second factors: a TOTP app or a recovery code after the password, for the people and apps that need them.
+//! Second factors: a TOTP app, a passkey (WebAuthn) or a recovery code after the password, for the people and apps that need them.
 //!
 //! The decisions are pure and tested here ([`policy`]: who must use two factors, what comes after the password,
 //! what `amr`/`acr` a session earns); the factors themselves are one record per account ([`factors`]), sealed
@@ -8,6 +8,9 @@
 pub mod cli;
 pub mod factors;
 pub mod flow;
+pub mod passkey;
+pub mod passkey_factor;
+pub mod passkey_flow;
 pub mod policy;
 pub mod seal;
 pub mod totp;

@@ -43,7 +43,11 @@ pub struct AuthnRequest {
     /// `NameIDPolicy/@AllowCreate`, when given.
     #[serde(default)]
     pub allow_create: Option<bool>,
-    /// `RequestedAuthnContext`, when given.
+    /// Its `RequestedAuthnContext` can only be met with two factors (the REFEDS MFA profile, see
+    /// [`super::context`]): the answer needs them, like `acr_values` asking for it.
+    #[serde(default)]
+    pub wants_mfa: bool,
+    /// `RequestedAuthnContext`, when given: which class may be asserted.
     #[serde(default)]
     pub requested_context: Option<RequestedContext>,
 }
@@ -60,6 +64,11 @@ impl AuthnRequest {
                 asked => (asked == sp.name_id_format).then_some(asked),
             },
         }
+    }
+
+    /// Whether the assertion needs a session with two factors: the SP's `require_mfa`, or the request asks.
+    pub fn needs_mfa(&self, sp: &ServiceProvider) -> bool {
+        sp.require_mfa || self.wants_mfa
     }
 }
 
@@ -101,6 +110,7 @@ impl Saml {
             (None, None) => sp.acs_urls.first().ok_or(SamlError::UnregisteredAcs)?,
         };
         let policy = root.first(ns::PROTOCOL, "NameIDPolicy");
+        let requested_context = super::context::parse(root)?;
         if received.relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
             return Err(SamlError::Invalid("RelayState too long".into()));
         }
@@ -113,7 +123,8 @@ impl Saml {
             is_passive: flag(root.get("IsPassive")),
             name_id_policy: policy.and_then(|p| p.get("Format")).map(str::to_owned),
             allow_create: policy.and_then(|p| p.get("AllowCreate")).map(|v| flag(Some(v))),
-            requested_context: super::context::parse(root)?,
+            wants_mfa: requested_context.as_ref().is_some_and(|r| r.need(self.https()) == Need::TwoFactors),
+            requested_context,
         })
     }
 
@@ -125,12 +136,6 @@ impl Saml {
     /// What `req`'s `RequestedAuthnContext` needs of the session (`Any` without one).
     pub fn context_need(&self, req: &AuthnRequest) -> Need {
         req.requested_context.as_ref().map_or(Need::Any, |r| r.need(self.https()))
-    }
-
-    /// Whether `req` can only be answered after two factors: the SP is registered with `require_mfa`, or its
-    /// `RequestedAuthnContext` names a class only two factors earn (the REFEDS MFA profile).
-    pub fn needs_two_factors(&self, req: &AuthnRequest) -> bool {
-        self.sps.get(&req.sp).is_some_and(|sp| sp.require_mfa) || self.context_need(req) == Need::TwoFactors
     }
 
     fn sp_of(&self, req: &AuthnRequest) -> Result<Arc<ServiceProvider>, Error> {
@@ -163,6 +168,13 @@ impl Saml {
         };
         let session = provider.session_for_cookie(cookie).await?;
         match (decide_prompt(prompt, None, session.as_ref(), now), session) {
+            // Two factors needed and the session has one: only a page can ask for the second (the HTTP layer
+            // sends the person there before this), so a passive request cannot be answered.
+            (Decision::Reuse, Some(session))
+                if req.is_passive && req.needs_mfa(&sp) && !session.has_second_factor() =>
+            {
+                self.refuse(provider, req, status::NO_PASSIVE).map(SsoOutcome::Respond)
+            }
             (Decision::Reuse, Some(session)) => match provider.recheck(&session, ctx).await? {
                 Some(user) => Ok(SsoOutcome::Respond(self.assert(provider, req, &session, &user, ctx).await?)),
                 None if req.is_passive => self.refuse(provider, req, status::NO_PASSIVE).map(SsoOutcome::Respond),

@@ -33,7 +33,8 @@ pub fn notes(metadata_xml: &[u8]) -> Result<Vec<String>, String> {
     match listed.first().map(String::as_str) {
         None => out.push(
             "note: the metadata lists no NameIDFormat: lasso-based SPs (mod_auth_mellon) then ask for transient, \
-             which they get; map the app's user to the `mail` attribute (e.g. MellonUser \"mail\")"
+             which they get; mellon knows attributes by their SAML name, so for the mailbox as the app's user: \
+             MellonUser \"urn:oid:0.9.2342.19200300.100.1.3\""
                 .into(),
         ),
         Some(first) if NameIdFormat::from_urn(first).is_none() && first != UNSPECIFIED => out.push(format!(
@@ -100,6 +101,8 @@ mod tests {
         );
         let notes = notes(xml.as_bytes()).unwrap();
         assert!(notes.iter().any(|n| n.contains("lists no NameIDFormat")), "{notes:?}");
+        // `MellonUser "mail"` makes mellon answer 500 (tests/it/saml_mellon.rs): it needs the SAML name.
+        assert!(notes.iter().any(|n| n.ends_with(r#"MellonUser "urn:oid:0.9.2342.19200300.100.1.3""#)), "{notes:?}");
         assert!(!notes.iter().any(|n| n.starts_with("warning")), "{notes:?}");
         let entry = super::super::sp::config_entry(xml.as_bytes(), None).expect("an X.509 v1 certificate is fine");
         let sp = resolves(&entry).unwrap();

@@ -80,6 +80,8 @@ struct Inner {
     last_sign_in: HashMap<String, u64>,
     /// request_uri hash → (record, expires_at): pushed authorization requests.
     pushed: HashMap<String, (String, u64)>,
+    /// WebAuthn challenge key → expires_at.
+    challenges: HashMap<String, u64>,
     /// (account, client_id) → (record, expires_at).
     consents: HashMap<(String, String), (String, u64)>,
     /// account → (the directory's last good answer, forget at).
@@ -131,6 +133,7 @@ impl Inner {
         self.grants.retain(|_, g| g.expires_at > now);
         self.counters.retain(|_, (_, until)| *until > now);
         self.pushed.retain(|_, (_, until)| *until > now);
+        self.challenges.retain(|_, until| *until > now);
         self.consents.retain(|_, (_, until)| *until > now);
         self.directory_checks.retain(|_, (_, until)| *until > now);
         self.attempts.retain(|_, a| a.window_end.max(a.wait_end) > now);
@@ -409,6 +412,18 @@ impl Store for MemoryStore {
     async fn take_pushed_request(&self, handle_hash: &str) -> Result<Option<String>, StoreError> {
         let now = self.clock.now();
         Ok(self.lock().pushed.remove(handle_hash).filter(|(_, until)| *until > now).map(|(record, _)| record))
+    }
+
+    async fn put_challenge(&self, key: &str, expires_at: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.sweep(self.clock.now());
+        inner.challenges.insert(key.to_owned(), expires_at);
+        Ok(())
+    }
+
+    async fn take_challenge(&self, key: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        Ok(self.lock().challenges.remove(key).is_some_and(|until| until > now))
     }
 
     async fn put_consent(

@@ -141,6 +141,14 @@ impl Store for Metered {
         self.timed("take_pushed_request", self.inner.take_pushed_request(handle_hash)).await
     }
 
+    async fn put_challenge(&self, key: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.timed("put_challenge", self.inner.put_challenge(key, expires_at)).await
+    }
+
+    async fn take_challenge(&self, key: &str) -> Result<bool, StoreError> {
+        self.timed("take_challenge", self.inner.take_challenge(key)).await
+    }
+
     async fn put_consent(
         &self,
         account: &str,

@@ -324,6 +324,10 @@ pub trait Store: Send + Sync {
     async fn put_mfa_factors(&self, account: &str, sealed: &str) -> Result<(), StoreError>;
     /// Removes an account's second factors (a reset); true when there were some.
     async fn delete_mfa_factors(&self, account: &str) -> Result<bool, StoreError>;
+    /// Keeps a WebAuthn challenge (its key names the SSO session and the challenge) until `expires_at`.
+    async fn put_challenge(&self, key: &str, expires_at: u64) -> Result<(), StoreError>;
+    /// Spends a challenge atomically: true for exactly one of concurrent takes, false once used or expired.
+    async fn take_challenge(&self, key: &str) -> Result<bool, StoreError>;
 
     /// Whether the store answers now (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

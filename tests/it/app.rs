@@ -32,6 +32,23 @@ impl TestApp {
         TestApp::serve(listener, config).await
     }
 
+    /// Like [`TestApp::start_with`], under `http://localhost:<port>`: WebAuthn takes no IP address as relying
+    /// party id, so the passkey tests need a host name.
+    pub async fn start_on_localhost(config: Config) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("http://localhost:{port}");
+        TestApp::serve_at(listener, config, url.clone(), url).await
+    }
+
+    /// Another instance behind the same `issuer` (the address people use, a load balancer's), listening on a port
+    /// of its own; `url` is where the test reaches this instance directly.
+    pub async fn start_behind(config: Config, issuer: &str) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        TestApp::serve_at(listener, config, url, issuer.to_owned()).await
+    }
+
     /// Starts on `port` (a restarted instance keeps its issuer), once the previous server has let go of it.
     pub async fn start_on(port: u16, config: Config) -> TestApp {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -49,9 +66,13 @@ impl TestApp {
         self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the app url ends with its port")
     }
 
-    async fn serve(listener: tokio::net::TcpListener, mut config: Config) -> TestApp {
+    async fn serve(listener: tokio::net::TcpListener, config: Config) -> TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
-        config.server.issuer = url.clone();
+        TestApp::serve_at(listener, config, url.clone(), url).await
+    }
+
+    async fn serve_at(listener: tokio::net::TcpListener, mut config: Config, url: String, issuer: String) -> TestApp {
+        config.server.issuer = issuer;
         if config.audit.output == "stdout" {
             let port = listener.local_addr().unwrap().port();
             let path = std::env::temp_dir().join(format!("danang-sso-audit-{}-{port}.jsonl", std::process::id()));

@@ -1,4 +1,5 @@
-//! A minimal browser for tests: keeps the SSO cookie, never follows redirects, reads and posts the login form.
+//! A minimal browser for tests: keeps cookies (dropping the ones a server expires), never follows redirects, reads
+//! and posts the login form.
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
@@ -58,6 +59,12 @@ impl Page {
     }
 }
 
+/// A cookie the server deletes: `Max-Age=0` (ours), or an `Expires` in the past (mod_auth_mellon's 1970).
+fn expired(cookie: &cookie::Cookie) -> bool {
+    cookie.max_age().is_some_and(|age| age <= cookie::time::Duration::ZERO)
+        || cookie.expires_datetime().is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
+}
+
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = s.find(start)? + start.len();
     let len = s[from..].find(end)?;
@@ -91,11 +98,10 @@ impl Browser {
     async fn read(&mut self, response: Response) -> Page {
         for value in response.headers().get_all(SET_COOKIE) {
             let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(k, _)| k != name);
-            if !text.contains("Max-Age=0") {
-                self.cookies.push((name.to_owned(), value.to_owned()));
+            let cookie = cookie::Cookie::parse(text).unwrap_or_else(|e| panic!("a bad Set-Cookie {text:?}: {e}"));
+            self.cookies.retain(|(k, _)| k != cookie.name());
+            if !expired(&cookie) {
+                self.cookies.push((cookie.name().to_owned(), cookie.value().to_owned()));
             }
         }
         let status = response.status();

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the service in-process, real slapd and redis-server started by the harness,
-//! an independent relying party built on the `openidconnect` crate, and a real SAML service provider (pysaml2).
+//! an independent relying party built on the `openidconnect` crate, and real SAML service providers (pysaml2;
+//! mod_auth_mellon in an Apache the harness starts).
 
 mod account_apps;
 mod account_browser;
@@ -16,6 +17,7 @@ mod console;
 mod directory_suite;
 mod flow;
 mod flow_errors;
+mod following;
 mod hardening;
 mod harness;
 mod harness_selftest;
@@ -26,6 +28,7 @@ mod ldap_app;
 mod lifecycle;
 mod listener;
 mod logout;
+mod mellon_sp;
 mod mfa;
 mod ops;
 mod outage;
@@ -37,6 +40,8 @@ mod readiness_backends;
 mod rp;
 mod saml;
 mod saml_logout;
+mod saml_mellon;
+mod saml_simplesamlphp;
 mod saml_sp;
 mod saml_transient;
 mod sentinel;

@@ -32,3 +32,16 @@ pub async fn pushed_requests_and_consents(store: &dyn Store, time: &Time) {
     assert_eq!(store.consent("haltt@danang.gov.vn", "portal").await.unwrap(), None, "consent ends with its time");
     assert_eq!(store.consent("dungnv@danang.gov.vn", "portal").await.unwrap().as_deref(), Some("second"));
 }
+
+/// WebAuthn challenges (keyed by session and challenge): spent by exactly one of concurrent takes, never twice,
+/// and not after their time.
+pub async fn webauthn_challenges(store: &dyn Store, time: &Time) {
+    store.put_challenge("auth:sid-1:abc", time.now() + 300).await.unwrap();
+    let takes = join_all((0..8).map(|_| store.take_challenge("auth:sid-1:abc"))).await;
+    assert_eq!(takes.into_iter().filter(|t| *t.as_ref().unwrap()).count(), 1, "one of eight concurrent takes");
+    assert!(!store.take_challenge("auth:sid-1:abc").await.unwrap(), "a spent challenge is gone");
+    assert!(!store.take_challenge("auth:sid-2:abc").await.unwrap(), "another session's key finds nothing");
+    store.put_challenge("reg:sid-1:short", time.now() + 1).await.unwrap();
+    time.pass(1).await;
+    assert!(!store.take_challenge("reg:sid-1:short").await.unwrap(), "an expired challenge is refused");
+}

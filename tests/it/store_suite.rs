@@ -100,6 +100,7 @@ pub async fn suite(store: &dyn Store, time: &Time) {
     ending_a_session_revokes_its_grants(store, time).await;
     last_sign_ins_are_kept(store).await;
     crate::store_par::pushed_requests_and_consents(store, time).await;
+    crate::store_par::webauthn_challenges(store, time).await;
     expiry_and_counter_windows(store, time).await;
     a_spent_code_is_remembered_for_the_grace(store, time).await;
     an_accounts_grants_are_revoked_together(store, time).await;

@@ -31,6 +31,7 @@ struct EnrolPage<'a> {
     lang: &'static str,
     t: &'static Texts,
     m: &'static AccountTexts,
+    pk: &'static super::passkey_texts::PasskeyTexts,
     csrf: &'a str,
     next: &'a str,
     pending: &'a str,
@@ -50,19 +51,19 @@ struct CodesPage<'a> {
     next: &'a str,
 }
 
-fn codes_page(lang: Lang, codes: &[String], next: &str) -> Response {
+pub(super) fn codes_page(lang: Lang, codes: &[String], next: &str) -> Response {
     let page = CodesPage { lang: lang.code(), t: lang.texts(), m: texts(lang), codes, next };
     (no_store(), page).into_response()
 }
 
 /// Where a session that is not fresh enough for a change goes: the password, then the second factor, then back.
-fn re_authenticate(back: &str) -> Response {
+pub(super) fn re_authenticate(back: &str) -> Response {
     to_sign_in(&with_continue(SECOND_FACTOR_PATH, back))
 }
 
 /// The session and whether it may change the account's factors: anyone signed in may set up a first factor
 /// (that is the enrolment right after the password); changing existing ones needs a fresh, two-factor sign-in.
-async fn allowed(app: &App, headers: &HeaderMap) -> Result<Option<(Session, bool)>, Error> {
+pub(super) async fn allowed(app: &App, headers: &HeaderMap) -> Result<Option<(Session, bool)>, Error> {
     let Some(session) = current(app, headers).await? else { return Ok(None) };
     let enrolled = app.provider.factors(&session.account).await?.is_enrolled();
     let ok = !enrolled || app.provider.is_fresh(&session, true);
@@ -82,6 +83,7 @@ fn enrol_page(
         lang: lang.code(),
         t: lang.texts(),
         m: texts(lang),
+        pk: super::passkey_texts::passkey_texts(lang),
         csrf: &csrf,
         next,
         pending: &p.sealed,

@@ -7,6 +7,8 @@
 
 mod factors;
 mod page;
+pub mod passkey;
+mod passkey_texts;
 mod second_factor;
 mod texts;
 
@@ -41,6 +43,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/tai-khoan/ma-khoi-phuc", post(factors::recovery_codes))
         .route("/tai-khoan/yeu-to/go-bo", post(factors::remove))
         .route(SECOND_FACTOR_PATH, get(second_factor::form).post(second_factor::verify))
+        .route(passkey::PASSKEY_PATH, get(passkey::enrol_form).post(passkey::enrol))
+        .route(passkey::PASSKEY_VERIFY_PATH, post(passkey::verify))
+        .route("/static/passkey.js", get(passkey::script))
 }
 
 /// `next` when it is a path on this service, else the account page: never an open redirect.

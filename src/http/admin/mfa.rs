@@ -24,8 +24,19 @@ async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<A
     if !authorised(&app, &headers) {
         return denied();
     }
-    match app.provider.list_mfa(&q.account).await {
-        Ok((account, factors)) => Json(json!({ "account": account, "factors": factors })).into_response(),
+    let listed = async {
+        let (account, factors) = app.provider.list_mfa(&q.account).await?;
+        let passkeys = app.provider.list_passkeys(&account).await?;
+        Ok::<_, crate::error::Error>((account, factors, passkeys))
+    };
+    match listed.await {
+        Ok((account, factors, passkeys)) => {
+            let passkeys: Vec<_> = passkeys
+                .into_iter()
+                .map(|(name, created, last_used)| json!({ "name": name, "created": created, "last_used": last_used }))
+                .collect();
+            Json(json!({ "account": account, "factors": factors, "passkeys": passkeys })).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

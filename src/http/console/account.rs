@@ -78,6 +78,8 @@ pub struct Shown {
     pub totp_since: Option<String>,
     /// How many unused recovery codes are left (never the codes or the secret).
     pub recovery_left: usize,
+    /// The account's passkeys: "name (added …, last used …)".
+    pub passkeys: Vec<String>,
     pub sessions: Vec<SessionRow>,
     pub events: Vec<Entry>,
 }
@@ -186,6 +188,14 @@ async fn show(app: &App, mail: &str) -> Result<Shown, String> {
     let factors = p.factors(&mail).await.map_err(|e| format!("Không đọc được yếu tố xác thực thứ hai: {e}"))?;
     let totp_since = factors.totp.as_ref().map(|t| vn_time(t.created));
     let recovery_left = factors.recovery.len();
+    let passkeys = factors
+        .passkeys
+        .iter()
+        .map(|k| {
+            let used = k.last_used.map_or_else(|| "chưa dùng".to_owned(), vn_time);
+            format!("{} (đăng ký {}, dùng gần nhất {used})", k.name, vn_time(k.created))
+        })
+        .collect();
     let sessions = p
         .sessions_of(&mail)
         .await
@@ -204,7 +214,7 @@ async fn show(app: &App, mail: &str) -> Result<Shown, String> {
         }
         None => Vec::new(),
     };
-    Ok(Shown { mail, user, status, last_sign_in, dormant, totp_since, recovery_left, sessions, events })
+    Ok(Shown { mail, user, status, last_sign_in, dormant, totp_since, recovery_left, passkeys, sessions, events })
 }
 
 #[cfg(test)]

@@ -82,3 +82,30 @@ fn refusals() {
     assert!(matches!(signed_without_key, SamlError::Signature(_)), "a signature is checked or refused, never ignored");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_requested_authn_context_naming_the_refeds_mfa_profile_asks_for_two_factors() {
+    let (saml, dir) = idp();
+    let with_context = |comparison: &str, class: &str| {
+        let context = format!(
+            r#"<samlp:RequestedAuthnContext {comparison}><saml:AuthnContextClassRef
+            xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{class}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"#
+        );
+        let xml = request("", "https://vanban/sp")
+            .replace("</samlp:AuthnRequest>", &format!("{context}</samlp:AuthnRequest>"));
+        saml.authn_request(&redirect(&xml, ""), NOW).unwrap().wants_mfa
+    };
+    let mfa = crate::mfa::ACR_MFA;
+    assert!(with_context("", mfa), "exact, the default");
+    assert!(with_context(r#"Comparison="minimum""#, &format!(" {mfa}\n")));
+    // Nothing we earn is stronger than two factors: not a step-up but NoAuthnContext (see saml::context).
+    assert!(!with_context(r#"Comparison="better""#, mfa));
+    let sfa = crate::mfa::ACR_SFA;
+    assert!(with_context(r#"Comparison="better""#, sfa), "better than one factor is two");
+    assert!(!with_context(r#"Comparison="maximum""#, mfa), "no stronger than two factors");
+    let password = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+    assert!(!with_context("", password));
+    let plain = saml.authn_request(&redirect(&request("", "https://vanban/sp"), ""), NOW).unwrap();
+    assert!(!plain.wants_mfa, "no RequestedAuthnContext");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -91,6 +91,9 @@ impl Keys {
     fn pushed(&self, hash: &str) -> String {
         format!("{}par:{hash}", self.prefix)
     }
+    fn challenge(&self, key: &str) -> String {
+        format!("{}wa:{key}", self.prefix)
+    }
     fn consent(&self, account: &str, client_id: &str) -> String {
         format!("{}cs:{account}:{client_id}", self.prefix)
     }
@@ -454,6 +457,17 @@ impl Store for RedisStore {
         let take = cmd("GETDEL", self.keys.pushed(handle_hash));
         let text = self.conn.send("take_pushed_request", Retry::NotSent, Request::Cmd(&take)).await?;
         self.expiring(text)
+    }
+
+    async fn put_challenge(&self, key: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put_expiring("put_challenge", self.keys.challenge(key), "1", expires_at).await
+    }
+
+    async fn take_challenge(&self, key: &str) -> Result<bool, StoreError> {
+        // GETDEL: of two instances spending the same challenge, one gets it.
+        let take = cmd("GETDEL", self.keys.challenge(key));
+        let text = self.conn.send("take_challenge", Retry::NotSent, Request::Cmd(&take)).await?;
+        Ok(self.expiring(text)?.is_some())
     }
 
     async fn put_consent(

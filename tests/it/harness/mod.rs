@@ -5,17 +5,21 @@
 //! Never keep a [`Slapd`] or [`Redis`] in a `static`: statics are not dropped, so the process would
 //! outlive the test run.
 
+mod apache;
 mod ca;
 mod cluster;
 mod ldif;
 mod redis;
 mod sentinel;
+mod simplesamlphp;
 mod slapd;
 
+pub use apache::Apache;
 pub use ca::TestCa;
 pub use cluster::Cluster;
 pub use redis::{Redis, Reply};
 pub use sentinel::{MASTER_NAME, SentinelSet};
+pub use simplesamlphp::SimpleSamlPhp;
 pub use slapd::{Slapd, ssha_hash};
 
 use std::collections::BTreeSet;
@@ -59,13 +63,14 @@ pub fn free_port() -> u16 {
 
 /// The path of an installed program; also looks in the sbin dirs a non-root `PATH` often lacks.
 fn binary(name: &str) -> PathBuf {
+    installed(name).unwrap_or_else(|| panic!("`{name}` is not installed: the tests start real servers; {INSTALL_HINT}"))
+}
+
+/// Where `name` is installed, if it is: `PATH`, then the sbin dirs.
+fn installed(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH").unwrap_or_default();
     let sbin = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
-    env::split_paths(&path)
-        .chain(sbin)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed: the tests start real servers; {INSTALL_HINT}"))
+    env::split_paths(&path).chain(sbin).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
 }
 
 /// The first of `candidates` that exists (distributions put OpenLDAP files in different places).

@@ -11,7 +11,7 @@ const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
 
 /// A browser signed in with the password alone at `portal` (which needs one factor), then sent by `vanban`
 /// (which needs two) to the second-factor form. Returns the browser, the pending request and the form.
-async fn step_up(app: &TestApp, user: &str) -> (Browser, crate::rp::Pending, Page) {
+pub(super) async fn step_up(app: &TestApp, user: &str) -> (Browser, crate::rp::Pending, Page) {
     let mut browser = Browser::new();
     let portal = Rp::demo(&app.url, "portal").await;
     portal.sign_in(&app.url, &mut browser, user, &[]).await;
@@ -155,7 +155,10 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed, json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"]}));
+    assert_eq!(
+        listed,
+        json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"], "passkeys": []})
+    );
     let denied = http().post(format!("{admin}/mfa/reset")).json(&json!({"account": "haltt"})).send().await.unwrap();
     assert_eq!(denied.status(), 401);
     let reset: Value = http()

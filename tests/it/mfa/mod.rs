@@ -7,6 +7,11 @@ mod par;
 mod saml;
 mod saml_context;
 
+// Passkeys (WebAuthn).
+mod authenticator;
+mod passkey;
+mod passkey_browser;
+
 use danang_sso::config::Config;
 use danang_sso::mfa::totp::code_at;
 

@@ -20,6 +20,12 @@ async fn an_sp_with_require_mfa_gets_the_refeds_mfa_class() {
 
     let mut browser = Browser::new();
     Rp::demo(&app.url, "portal").await.sign_in(&app.url, &mut browser, "haltt", &[]).await;
+    // IsPassive cannot show the second-factor page: NoPassive, never an assertion from the password alone.
+    let passive = sp.authn(&["--passive"]);
+    let page = send(&app, &mut browser, &passive).await;
+    let (_, fields) = form_post(&page);
+    let refused = sp.response(passive["id"].as_str().unwrap(), &fields).expect_err("no assertion");
+    assert!(refused["error"].as_str().unwrap().contains("NoPassive"), "{refused}");
     let request = sp.authn(&[]);
     let page = send(&app, &mut browser, &request).await;
     assert_eq!(page.status, 303, "{}", page.body);

@@ -3,7 +3,8 @@
 //! One mutex over plain maps; it is never held across an await. Expired entries are skipped on read
 //! and swept at most once a minute on write, so memory stays bounded without a background task.
 //! The per-account and per-session indexes are ordered by expiry (like the Redis store's sorted sets, see
-//! [`index`]): every operation is O(log n) or O(1), however long an account's history or however many sessions.
+//! [`index`]): sign-in, token and logout operations are O(log n) or O(1), however long an account's history or
+//! however many sessions (only the console's live-session count and `last_sign_ins` read everything).
 //! Sessions, codes and grants are kept in compact forms that share what repeats (see [`compact`]).
 
 mod compact;

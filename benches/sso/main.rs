@@ -13,6 +13,7 @@
 //!    store and signs in 100,000 times to read its resident memory (see `memory`).
 //! 7. Prints a markdown table and writes JSON to `target/bench/` (see `report`).
 //!
+//! `-- --hot-store memory` (or `redis`) runs the hot-account scenario on that store only.
 //! `-- --quick` is the smoke run for CI (about a minute; only that it runs is checked, never timings);
 //! `-- --runs N` repeats the floors and the load phases N times against the same servers and reports
 //! medians. For profiling, `-- --only login --users 64 --seconds 30` runs one operation (and skips the
@@ -62,6 +63,8 @@ struct Plan {
     /// The hot-account scenario: sign-ins, the window its first and last rates are taken over, users
     /// (none with `--only` another operation; `--only hot` runs it alone).
     hot: Option<(u64, u64, usize)>,
+    /// The stores the hot-account scenario runs on: both, or the one `--hot-store redis|memory` names.
+    hot_stores: Vec<&'static str>,
 }
 
 impl Plan {
@@ -98,6 +101,12 @@ impl Plan {
                 Some(n.and_then(|n| n.parse().ok()).filter(|&n| (1..=600).contains(&n)).ok_or("--seconds: 1 to 600")?)
             }
         };
+        let hot_stores = match value("--hot-store") {
+            None => vec!["redis", "memory"],
+            Some(Some(name)) if name == "redis" => vec!["redis"],
+            Some(Some(name)) if name == "memory" => vec!["memory"],
+            Some(_) => return Err("--hot-store takes redis or memory".into()),
+        };
         let mut plan = if quick {
             Plan {
                 quick,
@@ -110,6 +119,7 @@ impl Plan {
                 floor_time: Duration::from_millis(300),
                 sessions: 10_000,
                 hot: hot.then_some((1_000, 200, 16)),
+                hot_stores,
             }
         } else {
             Plan {
@@ -123,6 +133,7 @@ impl Plan {
                 floor_time: Duration::from_secs(1),
                 sessions: 100_000,
                 hot: hot.then_some((20_000, 2_000, 16)),
+                hot_stores,
             }
         };
         if let Some(users) = users {
@@ -330,21 +341,25 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
     let mut hots = Vec::new();
     if let Some(shape) = plan.hot {
         let mailbox = &accounts[accounts.len() / 2].mail;
-        eprintln!("hot account: {} sign-ins of {mailbox}, redis store", shape.0);
-        let side = hot::RedisSide { url: &redis.url, prefix: PREFIX };
-        let h = hot::run("redis", (server.addr, server.pid), pids.slapd, Some(side), mailbox, shape).await;
-        eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
-        hots.push(h);
-        let memory_sections = format!(
-            "[directory]\nkind = \"ldap\"\n\n[ldap]\nurls = [\"{}\"]\nbind_dn = \"{}\"\nbind_password = \"{}\"\n\
-             base_dn = \"{}\"\n",
-            slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn
-        );
-        let memory_server = server::Server::start("ldap-memory", &memory_sections).await;
-        eprintln!("hot account: {} sign-ins of {mailbox}, memory store", shape.0);
-        let h = hot::run("memory", (memory_server.addr, memory_server.pid), pids.slapd, None, mailbox, shape).await;
-        eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
-        hots.push(h);
+        if plan.hot_stores.contains(&"redis") {
+            eprintln!("hot account: {} sign-ins of {mailbox}, redis store", shape.0);
+            let side = hot::RedisSide { url: &redis.url, prefix: PREFIX };
+            let h = hot::run("redis", (server.addr, server.pid), pids.slapd, Some(side), mailbox, shape).await;
+            eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+            hots.push(h);
+        }
+        if plan.hot_stores.contains(&"memory") {
+            let memory_sections = format!(
+                "[directory]\nkind = \"ldap\"\n\n[ldap]\nurls = [\"{}\"]\nbind_dn = \"{}\"\nbind_password = \"{}\"\n\
+                 base_dn = \"{}\"\n",
+                slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn
+            );
+            let memory_server = server::Server::start("ldap-memory", &memory_sections).await;
+            eprintln!("hot account: {} sign-ins of {mailbox}, memory store (PID {})", shape.0, memory_server.pid);
+            let h = hot::run("memory", (memory_server.addr, memory_server.pid), pids.slapd, None, mailbox, shape).await;
+            eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+            hots.push(h);
+        }
     }
     drop(server);
     // On a Redis of its own: growth in a full one includes its tables doubling, megabytes at a time.

@@ -2,14 +2,21 @@
 //!
 //! One mutex over plain maps; it is never held across an await. Expired entries are skipped on read
 //! and swept at most once a minute on write, so memory stays bounded without a background task.
-//! The per-account and per-session indexes are ordered by expiry (like the Redis store's sorted sets): a write
-//! drops the expired entries at their front and inserts in O(log n), however long the account's history.
+//! The per-account and per-session indexes are ordered by expiry (like the Redis store's sorted sets, see
+//! [`index`]): sign-in, token and logout operations are O(log n) or O(1), however long an account's history or
+//! however many sessions (only the console's live-session count and `last_sign_ins` read everything).
+//! Sessions, codes and grants are kept in compact forms that share what repeats (see [`compact`]).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+mod compact;
+mod index;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use self::compact::{Shared, StoredCode, StoredGrant, StoredSession, Strings, Users};
+use self::index::{Indexes, index, live, prune, unindex};
 use super::{
     AuthCode, DirectoryCheck, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store,
     StoreError,
@@ -19,38 +26,8 @@ use crate::directory::User;
 
 /// A spent code outlives its details by the grace period, so the details are boxed: spent entries stay small.
 enum CodeEntry {
-    Fresh(Box<AuthCode>),
-    Spent { grant_id: String, forget_at: u64 },
-}
-
-/// Ids ordered by (expires_at, id): the expired ones are at the front.
-type ExpiryIndex = BTreeSet<(u64, String)>;
-
-/// Drops the entries of `index` that expired by `now`: O(k log n) for the k dropped.
-fn prune(index: &mut ExpiryIndex, now: u64) {
-    while index.first().is_some_and(|(e, _)| *e <= now) {
-        index.pop_first();
-    }
-}
-
-/// Adds `(expires_at, id)` to the index under `key`, after dropping its expired entries.
-fn index(map: &mut HashMap<String, ExpiryIndex>, key: &str, expires_at: u64, id: &str, now: u64) {
-    let index = match map.get_mut(key) {
-        Some(index) => index,
-        None => map.entry(key.to_owned()).or_default(),
-    };
-    prune(index, now);
-    index.insert((expires_at, id.to_owned()));
-}
-
-/// Removes `(expires_at, id)` from the index under `key`, and the index when it is left empty.
-fn unindex(map: &mut HashMap<String, ExpiryIndex>, key: &str, expires_at: u64, id: &str) {
-    if let Some(index) = map.get_mut(key) {
-        index.remove(&(expires_at, id.to_owned()));
-        if index.is_empty() {
-            map.remove(key);
-        }
-    }
+    Fresh(Box<StoredCode>),
+    Spent { grant_id: Box<str>, forget_at: u64 },
 }
 
 /// Throttled attempts under one key (see [`Store::reserve`]).
@@ -65,15 +42,16 @@ struct Attempts {
 
 #[derive(Default)]
 struct Inner {
-    sessions: HashMap<String, Session>,
+    sessions: HashMap<Arc<str>, StoredSession>,
     /// account → its sessions.
-    by_account: HashMap<String, ExpiryIndex>,
-    codes: HashMap<String, CodeEntry>,
-    grants: HashMap<String, Grant>,
+    by_account: Indexes,
+    /// code hash → the code, or what is left of it once spent.
+    codes: HashMap<Box<str>, CodeEntry>,
+    grants: HashMap<Arc<str>, StoredGrant>,
     /// sid → the grants made in it.
-    by_session: HashMap<String, ExpiryIndex>,
+    by_session: Indexes,
     /// account → its grants (incident response).
-    grants_by_account: HashMap<String, ExpiryIndex>,
+    grants_by_account: Indexes,
     /// key → (count, window end).
     counters: HashMap<String, (u64, u64)>,
     attempts: HashMap<String, Attempts>,
@@ -84,10 +62,13 @@ struct Inner {
     challenges: HashMap<String, u64>,
     /// (account, client_id) → (record, expires_at).
     consents: HashMap<(String, String), (String, u64)>,
-    /// account → (the directory's last good answer, forget at).
-    directory_checks: HashMap<String, (DirectoryCheck, u64)>,
+    /// account → (when the directory last answered well, what it said, forget at).
+    directory_checks: HashMap<Arc<str>, (u64, Arc<User>, u64)>,
     /// account → sealed second-factor record.
     mfa: HashMap<String, String>,
+    /// What the records above share.
+    strings: Strings,
+    users: Users,
     last_sweep: u64,
 }
 
@@ -135,28 +116,54 @@ impl Inner {
         self.pushed.retain(|_, (_, until)| *until > now);
         self.challenges.retain(|_, until| *until > now);
         self.consents.retain(|_, (_, until)| *until > now);
-        self.directory_checks.retain(|_, (_, until)| *until > now);
+        self.directory_checks.retain(|_, (_, _, until)| *until > now);
         self.attempts.retain(|_, a| a.window_end.max(a.wait_end) > now);
+        // Last: what only the records dropped above held.
+        self.users.sweep();
+        self.strings.sweep();
+    }
+
+    /// The stored session's own id when it is stored (so codes and grants share it), else a new one.
+    fn shared_sid(&self, sid: &str) -> Arc<str> {
+        self.sessions.get_key_value(sid).map_or_else(|| Arc::from(sid), |(id, _)| id.clone())
     }
 
     /// Forgets a grant and its index entries.
-    fn remove_grant(&mut self, id: &str) -> Option<Grant> {
-        let grant = self.grants.remove(id)?;
+    fn remove_grant(&mut self, id: &str) -> Option<(Arc<str>, StoredGrant)> {
+        let (id, grant) = self.grants.remove_entry(id)?;
         if let Some(sid) = &grant.sid {
-            unindex(&mut self.by_session, sid, grant.expires_at, id);
+            unindex(&mut self.by_session, sid, grant.expires_at, &id);
         }
-        if let Some(user) = &grant.user {
-            unindex(&mut self.grants_by_account, &user.mail, grant.expires_at, id);
+        if let Some(account) = grant.account() {
+            unindex(&mut self.grants_by_account, account, grant.expires_at, &id);
         }
-        Some(grant)
+        Some((id, grant))
     }
 
-    fn live_session(&self, id: &str, now: u64) -> Option<&Session> {
-        self.sessions.get(id).filter(|s| s.expires_at > now)
+    /// Stores `grant` (replacing one of the same id) and indexes it under its session and its account.
+    fn insert_grant(&mut self, grant: &Grant, now: u64) {
+        self.remove_grant(&grant.id);
+        let id: Arc<str> = Arc::from(grant.id.as_str());
+        let sid = grant.sid.as_deref().map(|sid| self.shared_sid(sid));
+        let stored = StoredGrant::new(grant, sid, Shared { strings: &mut self.strings, users: &mut self.users });
+        if let Some(sid) = &stored.sid {
+            index(&mut self.by_session, sid, grant.expires_at, &id, now);
+        }
+        if let Some(account) = stored.account() {
+            let account = self.strings.get(account);
+            index(&mut self.grants_by_account, &account, grant.expires_at, &id, now);
+        }
+        self.grants.insert(id, stored);
     }
 
-    fn live_grant(&self, id: &str, now: u64) -> Option<&Grant> {
-        self.grants.get(id).filter(|g| g.expires_at > now)
+    fn live_session(&self, id: &str, now: u64) -> Option<Session> {
+        let (id, session) = self.sessions.get_key_value(id)?;
+        (session.expires_at > now).then(|| session.to_session(id))
+    }
+
+    fn live_grant(&self, id: &str, now: u64) -> Option<Grant> {
+        let (id, grant) = self.grants.get_key_value(id)?;
+        (grant.expires_at > now).then(|| grant.to_grant(id))
     }
 }
 
@@ -164,12 +171,16 @@ impl Inner {
 impl Store for MemoryStore {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         inner.sweep(now);
-        if let Some(old) = inner.sessions.insert(session.id.clone(), session.clone()) {
-            unindex(&mut inner.by_account, &old.account, old.expires_at, &old.id);
+        let id = inner.shared_sid(&session.id);
+        let stored = StoredSession::new(session, &mut inner.strings);
+        let account = stored.account.clone();
+        if let Some(old) = inner.sessions.insert(id.clone(), stored) {
+            unindex(&mut inner.by_account, &old.account, old.expires_at, &id);
         }
-        index(&mut inner.by_account, &session.account, session.expires_at, &session.id, now);
+        index(&mut inner.by_account, &account, session.expires_at, &id, now);
         Ok(())
     }
 
@@ -179,15 +190,14 @@ impl Store for MemoryStore {
     }
 
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self.lock().live_session(id, self.clock.now()).cloned())
+        Ok(self.lock().live_session(id, self.clock.now()))
     }
 
     async fn sessions_of(&self, account: &str) -> Result<Vec<Session>, StoreError> {
         let now = self.clock.now();
         let inner = self.lock();
         let Some(ids) = inner.by_account.get(account) else { return Ok(Vec::new()) };
-        let live = ids.range((now + 1, String::new())..);
-        Ok(live.filter_map(|(_, id)| inner.live_session(id, now).cloned()).collect())
+        Ok(live(ids, now).filter_map(|id| inner.live_session(id, now)).collect())
     }
 
     async fn sessions_beyond(&self, account: &str, keep: usize) -> Result<Vec<String>, StoreError> {
@@ -196,24 +206,31 @@ impl Store for MemoryStore {
         let Some(ids) = inner.by_account.get_mut(account) else { return Ok(Vec::new()) };
         prune(ids, now);
         let beyond = ids.len().saturating_sub(keep);
-        Ok(ids.iter().take(beyond).map(|(_, id)| id.clone()).collect())
+        Ok(ids.iter().take(beyond).map(|(_, id)| id.to_string()).collect())
     }
 
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();
         let grant_ids = inner.by_session.remove(id).unwrap_or_default();
-        let grants: Vec<Grant> =
-            grant_ids.iter().filter_map(|(_, g)| inner.remove_grant(g)).filter(|g| g.expires_at > now).collect();
-        let Some(session) = inner.sessions.remove(id) else { return Ok(None) };
-        unindex(&mut inner.by_account, &session.account, session.expires_at, id);
-        Ok((session.expires_at > now).then_some((session, grants)))
+        let grants: Vec<Grant> = grant_ids
+            .iter()
+            .filter_map(|(_, g)| inner.remove_grant(g))
+            .filter(|(_, g)| g.expires_at > now)
+            .map(|(id, g)| g.to_grant(&id))
+            .collect();
+        let Some((id, session)) = inner.sessions.remove_entry(id) else { return Ok(None) };
+        unindex(&mut inner.by_account, &session.account, session.expires_at, &id);
+        Ok((session.expires_at > now).then(|| (session.to_session(&id), grants)))
     }
 
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         inner.sweep(self.clock.now());
-        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(Box::new(code.clone())));
+        let sid = inner.shared_sid(&code.sid);
+        let stored = StoredCode::new(code, sid, Shared { strings: &mut inner.strings, users: &mut inner.users });
+        inner.codes.insert(code_hash.into(), CodeEntry::Fresh(Box::new(stored)));
         Ok(())
     }
 
@@ -223,7 +240,7 @@ impl Store for MemoryStore {
         let Some(entry) = inner.codes.get_mut(code_hash) else { return Ok(Redemption::Unknown) };
         match entry {
             CodeEntry::Spent { grant_id, forget_at } if *forget_at > now => {
-                Ok(Redemption::Spent { grant_id: grant_id.clone() })
+                Ok(Redemption::Spent { grant_id: grant_id.to_string() })
             }
             CodeEntry::Fresh(code) if code.expires_at > now => {
                 let spent = CodeEntry::Spent {
@@ -231,7 +248,7 @@ impl Store for MemoryStore {
                     forget_at: code.expires_at + SPENT_CODE_GRACE_SECS,
                 };
                 match std::mem::replace(entry, spent) {
-                    CodeEntry::Fresh(code) => Ok(Redemption::Fresh(code)),
+                    CodeEntry::Fresh(code) => Ok(Redemption::Fresh(Box::new(code.to_code()))),
                     CodeEntry::Spent { .. } => Ok(Redemption::Unknown),
                 }
             }
@@ -243,9 +260,9 @@ impl Store for MemoryStore {
         let now = self.clock.now();
         match self.lock().codes.get(code_hash) {
             Some(CodeEntry::Spent { grant_id, forget_at }) if *forget_at > now => {
-                Ok(Redemption::Spent { grant_id: grant_id.clone() })
+                Ok(Redemption::Spent { grant_id: grant_id.to_string() })
             }
-            Some(CodeEntry::Fresh(code)) if code.expires_at > now => Ok(Redemption::Fresh(code.clone())),
+            Some(CodeEntry::Fresh(code)) if code.expires_at > now => Ok(Redemption::Fresh(Box::new(code.to_code()))),
             _ => Ok(Redemption::Unknown),
         }
     }
@@ -255,19 +272,12 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         if let Some(sid) = &grant.sid {
             // The check and the write under one lock: a logout cannot land between them.
-            if inner.live_session(sid, now).is_none() {
+            if inner.sessions.get(sid.as_str()).is_none_or(|s| s.expires_at <= now) {
                 return Ok(false);
             }
         }
         inner.sweep(now);
-        inner.remove_grant(&grant.id);
-        if let Some(sid) = &grant.sid {
-            index(&mut inner.by_session, sid, grant.expires_at, &grant.id, now);
-        }
-        if let Some(user) = &grant.user {
-            index(&mut inner.grants_by_account, &user.mail, grant.expires_at, &grant.id, now);
-        }
-        inner.grants.insert(grant.id.clone(), grant.clone());
+        inner.insert_grant(grant, now);
         Ok(true)
     }
 
@@ -275,19 +285,12 @@ impl Store for MemoryStore {
         let now = self.clock.now();
         let mut inner = self.lock();
         inner.sweep(now);
-        inner.remove_grant(&grant.id);
-        if let Some(sid) = &grant.sid {
-            index(&mut inner.by_session, sid, grant.expires_at, &grant.id, now);
-        }
-        if let Some(user) = &grant.user {
-            index(&mut inner.grants_by_account, &user.mail, grant.expires_at, &grant.id, now);
-        }
-        inner.grants.insert(grant.id.clone(), grant.clone());
+        inner.insert_grant(grant, now);
         Ok(())
     }
 
     async fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
-        Ok(self.lock().live_grant(id, self.clock.now()).cloned())
+        Ok(self.lock().live_grant(id, self.clock.now()))
     }
 
     async fn rotate_refresh(
@@ -298,32 +301,36 @@ impl Store for MemoryStore {
         user: Option<&User>,
     ) -> Result<Rotation, StoreError> {
         let now = self.clock.now();
-        let mut inner = self.lock();
-        let Some(grant) = inner.grants.get_mut(id).filter(|g| g.expires_at > now) else {
+        let mut guard = self.lock();
+        let Inner { grants, strings, users, .. } = &mut *guard;
+        let Some(grant) = grants.get_mut(id).filter(|g| g.expires_at > now) else {
             return Ok(Rotation::Unknown);
         };
         if grant.refresh_hash.as_deref() == Some(presented) {
             grant.refresh_hash = Some(next.into());
             if let Some(user) = user {
-                grant.user = Some(user.clone());
+                grant.user = Some(users.get(strings, user));
             }
-            return Ok(Rotation::Rotated(grant.clone()));
+            return Ok(Rotation::Rotated(grant.to_grant(id)));
         }
-        let grant = inner.remove_grant(id).map(Rotation::Reused).unwrap_or(Rotation::Unknown);
-        Ok(grant)
+        let reused = guard.remove_grant(id).map(|(id, g)| Rotation::Reused(g.to_grant(&id)));
+        Ok(reused.unwrap_or(Rotation::Unknown))
     }
 
     async fn revoke_grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
         let now = self.clock.now();
-        Ok(self.lock().remove_grant(id).filter(|g| g.expires_at > now))
+        let removed = self.lock().remove_grant(id);
+        Ok(removed.filter(|(_, g)| g.expires_at > now).map(|(id, g)| g.to_grant(&id)))
     }
 
     async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError> {
         let now = self.clock.now();
         let inner = self.lock();
         let Some(ids) = inner.by_session.get(sid) else { return Ok(Vec::new()) };
-        let grants = ids.iter().filter(|(expires_at, _)| *expires_at > now).filter_map(|(_, id)| inner.grants.get(id));
-        Ok(grants.filter(|g| g.expires_at > now && g.sid.as_deref() == Some(sid)).cloned().collect())
+        let grants =
+            ids.iter().filter(|(expires_at, _)| *expires_at > now).filter_map(|(_, id)| inner.grants.get_key_value(id));
+        let live = grants.filter(|(_, g)| g.expires_at > now && g.sid.as_deref() == Some(sid));
+        Ok(live.map(|(id, g)| g.to_grant(id)).collect())
     }
 
     async fn revoke_account_grants(&self, account: &str) -> Result<Vec<Grant>, StoreError> {
@@ -331,7 +338,8 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         let ids = inner.grants_by_account.remove(account).unwrap_or_default();
         let grants = ids.iter().filter_map(|(_, id)| inner.remove_grant(id));
-        Ok(grants.filter(|g| g.expires_at > now && g.user.as_ref().is_some_and(|u| u.mail == account)).collect())
+        let live = grants.filter(|(_, g)| g.expires_at > now && g.account() == Some(account));
+        Ok(live.map(|(id, g)| g.to_grant(&id)).collect())
     }
 
     async fn hit(&self, key: &str, window_secs: u64) -> Result<u64, StoreError> {
@@ -453,16 +461,20 @@ impl Store for MemoryStore {
         keep_secs: u64,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         inner.sweep(now);
-        inner.directory_checks.insert(account.to_owned(), (check.clone(), now + keep_secs));
+        let user = inner.users.get(&mut inner.strings, &check.user);
+        let account = inner.strings.get(account);
+        inner.directory_checks.insert(account, (check.at, user, now + keep_secs));
         Ok(())
     }
 
     async fn directory_check(&self, account: &str) -> Result<Option<DirectoryCheck>, StoreError> {
         let now = self.clock.now();
         let inner = self.lock();
-        Ok(inner.directory_checks.get(account).filter(|(_, until)| *until > now).map(|(check, _)| check.clone()))
+        let check = inner.directory_checks.get(account).filter(|(_, _, until)| *until > now);
+        Ok(check.map(|(at, user, _)| DirectoryCheck { at: *at, user: User::clone(user) }))
     }
 
     async fn forget_directory_check(&self, account: &str) -> Result<(), StoreError> {

@@ -103,7 +103,7 @@ async fn every_key_of_one_account_shares_one_hash_tag() {
     }
     let (ended, grants) = store.end_session(&sid).await.unwrap().expect("the session ends");
     assert_eq!((ended.id, grants.len()), (sid, 1));
-    assert_eq!(all_keys(&redis).len(), 1, "only the account's grant index is left (its member is gone next write)");
+    assert_eq!(all_keys(&redis), Vec::<String>::new(), "the grant's member left the account's grant index too");
 }
 
 /// `sessions_beyond` names the sessions past a ceiling, soonest-expiring first, on both stores.
@@ -125,6 +125,95 @@ async fn the_sessions_beyond_a_ceiling_are_the_oldest() {
         assert_eq!(store.sessions_beyond(HOT, 0).await.unwrap(), ["a", "b", "c", "d"]);
         store.end_session("a").await.unwrap();
         assert_eq!(store.sessions_beyond(HOT, 2).await.unwrap(), ["b"]);
+    }
+}
+
+/// At the ceiling, a new session and the end of the oldest are one script (one round trip): it runs only
+/// commands on single members or on the ended sessions' own keys, whatever the account's history, and ends the
+/// oldest with their grants (whose members leave the account's grant index too). The memory store (the trait's
+/// default) ends the same ones.
+#[tokio::test]
+async fn a_new_session_at_the_ceiling_ends_the_oldest_in_one_script() {
+    let redis = Redis::start();
+    let clock = Clock::default();
+    let memory = MemoryStore::new(clock.clone());
+    let shared = redis_store(&redis, "cap:", clock.clone());
+    let tag = account_tag(HOT);
+    let later = clock.now() + 3600;
+    for (store, on_redis) in [(&memory as &dyn Store, false), (&shared, true)] {
+        for i in 0..300 {
+            let sid = tagged(&tag, &format!("s{i:03}"));
+            store.put_session(&session(&sid, HOT, later + i)).await.unwrap();
+            let mut g = grant(&tagged(&tag, &format!("g{i:03}")), Some(&sid), Some("r"), later + i);
+            g.user = Some(user(HOT));
+            store.put_grant(&g).await.unwrap();
+        }
+        // Another account's first sign-in loads the script (`NOSCRIPT`, `SCRIPT LOAD`) before counting starts.
+        store.put_session_capped(&session("warm", "haltt@danang.gov.vn", later), 1).await.unwrap();
+        assert_eq!(redis.command(&["CONFIG", "RESETSTAT"]), Reply::Status("OK".into()));
+        let newest = session(&tagged(&tag, "new"), HOT, later + 1000);
+        let ended = store.put_session_capped(&newest, 299).await.unwrap();
+        let calls = command_calls(&redis);
+        let ended: Vec<(String, Vec<String>)> =
+            ended.into_iter().map(|(s, gs)| (s.id, gs.into_iter().map(|g| g.id).collect())).collect();
+        let oldest = |i: u32| (tagged(&tag, &format!("s{i:03}")), vec![tagged(&tag, &format!("g{i:03}"))]);
+        assert_eq!(ended, [oldest(0), oldest(1)], "301 live, 299 kept: the two oldest end with their grants");
+        assert!(store.session(&newest.id).await.unwrap().is_some(), "the new session is stored");
+        assert!(store.grant(&tagged(&tag, "g000")).await.unwrap().is_none(), "the ended session's grant is revoked");
+        assert_eq!(store.sessions_beyond(HOT, 299).await.unwrap(), Vec::<String>::new());
+        if !on_redis {
+            continue;
+        }
+        assert_eq!(calls.get("evalsha"), Some(&1), "one round trip: {calls:?}");
+        // Range reads: the two oldest members, then each ended session's own grant index; no index of the
+        // account is read whole, and only single members leave it.
+        let counts = ["zrange", "zrem", "zcard", "get", "del"].map(|c| calls.get(c).copied().unwrap_or(0));
+        assert_eq!(counts, [3, 4, 1, 4, 4], "ZRANGE, ZREM, ZCARD, GET, DEL: {calls:?}");
+        let allowed = [
+            "evalsha",
+            "set",
+            "zremrangebyscore",
+            "zadd",
+            "ttl",
+            "expire",
+            "zcard",
+            "zrange",
+            "get",
+            "del",
+            "zrem",
+            "config|resetstat",
+            "info",
+        ];
+        let other: Vec<_> = calls.keys().filter(|c| !allowed.contains(&c.as_str())).collect();
+        assert!(other.is_empty(), "unexpected commands: {other:?} (all: {calls:?})");
+        assert_eq!(redis.command(&["ZCARD", &format!("cap:{{{tag}}}a:{HOT}")]), Reply::Integer(299));
+        assert_eq!(redis.command(&["ZCARD", &format!("cap:{{{tag}}}ag:{HOT}")]), Reply::Integer(298));
+    }
+}
+
+/// A session expiring in the same second as the new one is never ended by it (it may be a concurrent sign-in
+/// whose code is not exchanged yet): the account passes its ceiling until a later sign-in, on both stores.
+#[tokio::test]
+async fn a_session_of_the_same_second_is_not_ended_by_the_ceiling() {
+    let redis = Redis::start();
+    let clock = Clock::default();
+    let memory = MemoryStore::new(clock.clone());
+    let shared = redis_store(&redis, "twin:", clock.clone());
+    let tag = account_tag(HOT);
+    let later = clock.now() + 3600;
+    for store in [&memory as &dyn Store, &shared] {
+        store.put_session(&session(&tagged(&tag, "old"), HOT, later)).await.unwrap();
+        store.put_session(&session(&tagged(&tag, "twin"), HOT, later + 10)).await.unwrap();
+        let ended = store.put_session_capped(&session(&tagged(&tag, "new"), HOT, later + 10), 1).await.unwrap();
+        let ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+        assert_eq!(ended, [tagged(&tag, "old")]);
+        let mut live: Vec<String> = store.sessions_of(HOT).await.unwrap().into_iter().map(|s| s.id).collect();
+        live.sort();
+        assert_eq!(live, [tagged(&tag, "new"), tagged(&tag, "twin")]);
+        let ended = store.put_session_capped(&session(&tagged(&tag, "next"), HOT, later + 11), 1).await.unwrap();
+        let mut ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+        ended.sort();
+        assert_eq!(ended, [tagged(&tag, "new"), tagged(&tag, "twin")], "the next second's sign-in trims it");
     }
 }
 

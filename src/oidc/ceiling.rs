@@ -19,17 +19,16 @@ use crate::store::{Grant, Session, StoreError};
 pub(crate) struct Displaced(Vec<(Session, Vec<Grant>)>);
 
 impl Provider {
-    /// Stores `session`; when it is new (`new`), ends the account's oldest sessions so that at most
-    /// `max_per_account` stay live, never `session` nor one started in the same second (expiries are in seconds,
-    /// so among those "oldest" is unknown, and one may be a concurrent sign-in whose code is not yet exchanged):
-    /// a burst may pass the ceiling for a second, the next sign-in trims it. O(log n) in the store, plus the
-    /// sessions ended (one per sign-in at the ceiling).
+    /// Stores `session`; when it is new (`new`), ends the account's oldest settled sessions so that at most
+    /// `max_per_account` stay live: never `session`, nor a concurrent sign-in whose code is not yet exchanged
+    /// (a session no app has received tokens in, younger than a code's lifetime): ending it would fail that
+    /// sign-in at `/token`. O(log n) in the store, plus the sessions ended (one per sign-in at the ceiling).
     pub(crate) async fn store_session(&self, session: &Session, new: bool) -> Result<Displaced, StoreError> {
         if !new {
             return self.store.put_session(session).await.map(|()| Displaced(Vec::new()));
         }
         let max = self.session.max_per_account.max(1);
-        self.store.put_session_capped(session, max).await.map(Displaced)
+        self.store.put_session_capped(session, max, self.tokens.code_ttl_secs).await.map(Displaced)
     }
 
     /// Records each displaced session's end (`session_ended`, reason `too_many_sessions`) and tells its apps.

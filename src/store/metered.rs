@@ -63,8 +63,9 @@ impl Store for Metered {
         &self,
         session: &Session,
         max: usize,
+        pending_secs: u64,
     ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
-        self.timed("put_session", self.inner.put_session_capped(session, max)).await
+        self.timed("put_session", self.inner.put_session_capped(session, max, pending_secs)).await
     }
 
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {

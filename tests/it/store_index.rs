@@ -149,10 +149,11 @@ async fn a_new_session_at_the_ceiling_ends_the_oldest_in_one_script() {
             store.put_grant(&g).await.unwrap();
         }
         // Another account's first sign-in loads the script (`NOSCRIPT`, `SCRIPT LOAD`) before counting starts.
-        store.put_session_capped(&session("warm", "haltt@danang.gov.vn", later), 1).await.unwrap();
+        store.put_session_capped(&session("warm", "haltt@danang.gov.vn", later), 1, 60).await.unwrap();
         assert_eq!(redis.command(&["CONFIG", "RESETSTAT"]), Reply::Status("OK".into()));
         let newest = session(&tagged(&tag, "new"), HOT, later + 1000);
-        let ended = store.put_session_capped(&newest, 299).await.unwrap();
+        // Settled by their grants (a day's `pending` makes none settled by age).
+        let ended = store.put_session_capped(&newest, 299, 86_400).await.unwrap();
         let calls = command_calls(&redis);
         let ended: Vec<(String, Vec<String>)> =
             ended.into_iter().map(|(s, gs)| (s.id, gs.into_iter().map(|g| g.id).collect())).collect();
@@ -167,8 +168,8 @@ async fn a_new_session_at_the_ceiling_ends_the_oldest_in_one_script() {
         assert_eq!(calls.get("evalsha"), Some(&1), "one round trip: {calls:?}");
         // Range reads: the two oldest members, then each ended session's own grant index; no index of the
         // account is read whole, and only single members leave it.
-        let counts = ["zrange", "zrem", "zcard", "get", "del"].map(|c| calls.get(c).copied().unwrap_or(0));
-        assert_eq!(counts, [3, 4, 1, 4, 4], "ZRANGE, ZREM, ZCARD, GET, DEL: {calls:?}");
+        let counts = ["zrange", "zrem", "zcard", "get", "del", "exists"].map(|c| calls.get(c).copied().unwrap_or(0));
+        assert_eq!(counts, [3, 4, 1, 4, 4, 2], "ZRANGE, ZREM, ZCARD, GET, DEL, EXISTS: {calls:?}");
         let allowed = [
             "evalsha",
             "set",
@@ -181,6 +182,7 @@ async fn a_new_session_at_the_ceiling_ends_the_oldest_in_one_script() {
             "get",
             "del",
             "zrem",
+            "exists",
             "config|resetstat",
             "info",
         ];
@@ -191,30 +193,57 @@ async fn a_new_session_at_the_ceiling_ends_the_oldest_in_one_script() {
     }
 }
 
-/// A session expiring in the same second as the new one is never ended by it (it may be a concurrent sign-in
-/// whose code is not exchanged yet): the account passes its ceiling until a later sign-in, on both stores.
+/// A sign-in still under way (no app has received tokens in its session yet, and it is younger than a code's
+/// lifetime) is never ended by the ceiling on Redis, however many sessions share its second; a settled one of
+/// the same second is, so one account signing in over and over ends with at most `max_per_account` sessions.
 #[tokio::test]
-async fn a_session_of_the_same_second_is_not_ended_by_the_ceiling() {
+async fn a_sign_in_under_way_is_not_ended_by_the_ceiling() {
     let redis = Redis::start();
     let clock = Clock::default();
-    let memory = MemoryStore::new(clock.clone());
-    let shared = redis_store(&redis, "twin:", clock.clone());
+    let store = redis_store(&redis, "twin:", clock.clone());
     let tag = account_tag(HOT);
     let later = clock.now() + 3600;
-    for store in [&memory as &dyn Store, &shared] {
-        store.put_session(&session(&tagged(&tag, "old"), HOT, later)).await.unwrap();
-        store.put_session(&session(&tagged(&tag, "twin"), HOT, later + 10)).await.unwrap();
-        let ended = store.put_session_capped(&session(&tagged(&tag, "new"), HOT, later + 10), 1).await.unwrap();
-        let ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
-        assert_eq!(ended, [tagged(&tag, "old")]);
-        let mut live: Vec<String> = store.sessions_of(HOT).await.unwrap().into_iter().map(|s| s.id).collect();
-        live.sort();
-        assert_eq!(live, [tagged(&tag, "new"), tagged(&tag, "twin")]);
-        let ended = store.put_session_capped(&session(&tagged(&tag, "next"), HOT, later + 11), 1).await.unwrap();
-        let mut ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
-        ended.sort();
-        assert_eq!(ended, [tagged(&tag, "new"), tagged(&tag, "twin")], "the next second's sign-in trims it");
-    }
+    let sid = |name: &str| tagged(&tag, name);
+    let with_grant = |name: &str, at: u64| {
+        let mut g = grant(&sid(&format!("g-{name}")), Some(&sid(name)), Some("r"), at);
+        g.user = Some(user(HOT));
+        g
+    };
+    store.put_session(&session(&sid("old"), HOT, later - 100)).await.unwrap();
+    store.put_session(&session(&sid("twin-pending"), HOT, later + 10)).await.unwrap();
+    store.put_session(&session(&sid("twin-settled"), HOT, later + 10)).await.unwrap();
+    store.put_grant(&with_grant("twin-settled", later + 10)).await.unwrap();
+    let ended = store.put_session_capped(&session(&sid("new"), HOT, later + 10), 1, 60).await.unwrap();
+    let ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+    assert_eq!(ended, [sid("old"), sid("twin-settled")], "settled by age, settled by its grant");
+    let mut live: Vec<String> = store.sessions_of(HOT).await.unwrap().into_iter().map(|s| s.id).collect();
+    live.sort();
+    assert_eq!(live, [sid("new"), sid("twin-pending")], "two sign-ins under way pass the ceiling of 1");
+
+    // `new` finishes (its code exchanged: a grant); the next sign-in ends it, and still not `twin-pending`.
+    store.put_grant(&with_grant("new", later + 10)).await.unwrap();
+    let ended = store.put_session_capped(&session(&sid("next"), HOT, later + 11), 1, 60).await.unwrap();
+    let ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+    assert_eq!(ended, [sid("new")]);
+}
+
+/// The memory store (the trait's default) cannot see whether a sign-in is finished: it spares every session
+/// expiring in the same second as the new one; the next second's sign-in trims them.
+#[tokio::test]
+async fn the_memory_store_spares_the_sessions_of_the_same_second() {
+    let clock = Clock::default();
+    let store = MemoryStore::new(clock.clone());
+    let tag = account_tag(HOT);
+    let later = clock.now() + 3600;
+    store.put_session(&session(&tagged(&tag, "old"), HOT, later)).await.unwrap();
+    store.put_session(&session(&tagged(&tag, "twin"), HOT, later + 10)).await.unwrap();
+    let ended = store.put_session_capped(&session(&tagged(&tag, "new"), HOT, later + 10), 1, 60).await.unwrap();
+    let ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+    assert_eq!(ended, [tagged(&tag, "old")]);
+    let ended = store.put_session_capped(&session(&tagged(&tag, "next"), HOT, later + 11), 1, 60).await.unwrap();
+    let mut ended: Vec<String> = ended.into_iter().map(|(s, _)| s.id).collect();
+    ended.sort();
+    assert_eq!(ended, [tagged(&tag, "new"), tagged(&tag, "twin")], "the next second's sign-in trims them");
 }
 
 /// One account signing in over and over (ten browsers) keeps at most `max_per_account` live sessions: the
@@ -227,8 +256,9 @@ async fn an_account_keeps_at_most_max_per_account_sessions() {
     let app = TestApp::start_with(config).await;
     let portal = Rp::demo(&app.url, "portal").await;
     for _ in 0..10 {
-        // A second apart, so "oldest" is well defined (sessions expiring in the same second tie).
-        app.clock.advance(1);
+        // A code's lifetime apart: no code is exchanged here, so a session is settled (may be ended by the
+        // ceiling) only once its sign-in can no longer finish.
+        app.clock.advance(61);
         let mut browser = Browser::new();
         let pending = portal.start(&["profile"], &[]);
         let form = browser.get(&pending.url).await;

@@ -274,13 +274,14 @@ impl Store for RedisStore {
         &self,
         session: &Session,
         max: usize,
+        pending_secs: u64,
     ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
         let Some(ttl) = self.ttl(session.expires_at) else { return Ok(Vec::new()) };
         let mut script = self.scripts.put_session_capped.prepare_invoke();
         script.key(self.keys.session(&session.id));
         script.key(self.keys.account(&session.account)).key(self.keys.grants_of_account(&session.account));
         script.arg(codec::encode_session(session)).arg(ttl).arg(&session.id).arg(session.expires_at);
-        script.arg(self.clock.now()).arg(max.max(1)).arg(&self.keys.prefix);
+        script.arg(self.clock.now()).arg(max.max(1)).arg(&self.keys.prefix).arg(pending_secs);
         let reply: Vec<Vec<String>> = self.conn.send("put_session", Retry::NotSent, Request::Script(&script)).await?;
         let mut ended = Vec::with_capacity(reply.len());
         for entry in reply {

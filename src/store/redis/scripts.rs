@@ -44,16 +44,18 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], live, '+inf', 'LIMIT', 0, beyond)
 
 /// Stores a new session and ends the account's oldest live ones past a ceiling, in one step: `SET KEYS[1]` (the
 /// session) for its lifetime and index it in the account's sorted set KEYS[2] (expired members dropped, as
-/// `PUT_INDEXED`); then, while more than `max` members are live, the soonest-expiring ones end, except the new
-/// session and any scored at or after it (the same second: possibly a concurrent sign-in whose code is not yet
-/// exchanged). Ending one is `END_SESSION`'s work: its value, the grants its index names, and the index deleted;
-/// here also its member in KEYS[2] and its grants' members in the account's grant index KEYS[3], so the account's
-/// indexes hold only what lives. Keys are built from the prefix and each id's tag, the tag of KEYS[1..3].
-/// O(log n) plus the sessions it ends (at most one per sign-in once the ceiling is reached) and their grants.
+/// `PUT_INDEXED`); then, while more than `max` members are live, the soonest-expiring *settled* ones end: a
+/// session is settled once an app has received tokens in it (its grant index exists) or once it is older than a
+/// code's lifetime (`pending` seconds: its sign-in can no longer finish). A sign-in still under way is never ended
+/// under it, however many concurrent ones share its second; never the new session either. Ending one is
+/// `END_SESSION`'s work (its value, the grants its index names, and the index deleted), here also its member in
+/// KEYS[2] and its grants' members in the account's grant index KEYS[3], so the account's indexes hold only what
+/// lives. Keys are built from the prefix and each id's tag, the tag of KEYS[1..3]. At most `beyond + 64`
+/// members are looked at: O(log n) plus the sessions ended (one per sign-in at the ceiling) and their grants.
 ///
 /// Returns `{{sid, session or '', grant_id, grant, …}, …}`: one entry per session ended.
 ///
-/// ARGV: value, ttl (seconds), sid, expires_at, now, max, the store's key prefix.
+/// ARGV: value, ttl (seconds), sid, expires_at, now, max, the store's key prefix, pending (seconds).
 const PUT_SESSION_CAPPED: &str = r"
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
@@ -63,15 +65,16 @@ if redis.call('TTL', KEYS[2]) < ttl then redis.call('EXPIRE', KEYS[2], ttl) end
 local out = {}
 local beyond = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
 if beyond <= 0 then return out end
-local newest = tonumber(ARGV[4])
-local oldest = redis.call('ZRANGE', KEYS[2], 0, beyond - 1, 'WITHSCORES')
+local settled_before = tonumber(ARGV[4]) - tonumber(ARGV[8])
+local oldest = redis.call('ZRANGE', KEYS[2], 0, beyond + 63, 'WITHSCORES')
 for i = 1, #oldest, 2 do
+  if #out >= beyond then break end
   local sid = oldest[i]
-  if tonumber(oldest[i + 1]) >= newest then break end
-  if sid ~= ARGV[3] then
-    local tag = string.match(sid, '^([^~]*)~') or sid
-    local base = ARGV[7] .. '{' .. tag .. '}'
-    local skey, gindex = base .. 's:' .. sid, base .. 'sg:' .. sid
+  local tag = string.match(sid, '^([^~]*)~') or sid
+  local base = ARGV[7] .. '{' .. tag .. '}'
+  local gindex = base .. 'sg:' .. sid
+  if sid ~= ARGV[3] and (tonumber(oldest[i + 1]) <= settled_before or redis.call('EXISTS', gindex) == 1) then
+    local skey = base .. 's:' .. sid
     local ended = {sid, redis.call('GET', skey) or ''}
     for _, id in ipairs(redis.call('ZRANGE', gindex, 0, -1)) do
       local gtag = string.match(id, '^([^~]*)~') or id

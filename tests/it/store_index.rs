@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use danang_sso::clock::Clock;
 use danang_sso::store::memory::MemoryStore;
 use danang_sso::store::{Store, account_tag, tagged};
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
 use crate::app::TestApp;
 use crate::browser::{Browser, PASSWORD};
@@ -286,4 +287,49 @@ async fn an_account_keeps_at_most_max_per_account_sessions() {
     for sid in ended {
         assert!(store.session(sid).await.unwrap().is_none(), "{sid} ended");
     }
+}
+
+/// The ceiling's ending on Redis is an ending like any other: a new sign-in past `max_per_account` ends the
+/// oldest settled session in the script that stores the new one, and the app that received tokens in it gets a
+/// back-channel logout token naming it, its refresh token is revoked, and the audit trail says why.
+#[tokio::test]
+async fn a_session_ended_by_the_ceiling_is_audited_revoked_and_announced() {
+    let redis = Redis::start();
+    let mut listener = crate::listener::Listener::start().await;
+    let mut config = app_config(&redis, "bc:");
+    config.session.max_per_account = 1;
+    for c in &mut config.clients {
+        if c.client_id == "portal" {
+            c.backchannel_logout_uri = Some(format!("{}/bc/portal", listener.url));
+        }
+    }
+    let app = TestApp::start_with(config).await;
+    let portal = Rp::demo(&app.url, "portal").await;
+    let (first, _) = portal.sign_in(&app.url, &mut Browser::new(), "dungnv", &["offline_access"]).await;
+    let first_sid =
+        crate::rp::payload(first.id_token().unwrap().to_string().as_str())["sid"].as_str().unwrap().to_owned();
+    let (second, _) = portal.sign_in(&app.url, &mut Browser::new(), "dungnv", &["offline_access"]).await;
+    let second_sid = crate::rp::payload(&second.id_token().unwrap().to_string())["sid"].as_str().unwrap().to_owned();
+
+    let (name, token) = listener.next().await;
+    assert_eq!(name, "portal");
+    assert_eq!(crate::rp::payload(&token)["sid"], first_sid.as_str(), "the logout token names the ended session");
+    let ended = app.wait_for_audit(1, |l| l["event"] == "session_ended").await;
+    let ended: Vec<_> = ended.iter().filter(|l| l["event"] == "session_ended").collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        (ended[0]["sid"].as_str(), ended[0]["reason"].as_str()),
+        (Some(first_sid.as_str()), Some("too_many_sessions"))
+    );
+    let refused = portal.client.exchange_refresh_token(first.refresh_token().unwrap()).unwrap();
+    assert_eq!(
+        crate::flow_errors::token_error(refused.request_async(&portal.http).await),
+        openidconnect::core::CoreErrorResponseType::InvalidGrant,
+        "the ended session's refresh token is revoked"
+    );
+    let store = redis_store(&redis, "bc:", Clock::default());
+    let live: Vec<String> = store.sessions_of(HOT).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(live, [second_sid]);
+    let refreshed = portal.client.exchange_refresh_token(second.refresh_token().unwrap()).unwrap();
+    refreshed.request_async(&portal.http).await.expect("the live session's refresh token works");
 }

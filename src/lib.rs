@@ -193,7 +193,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,
         oidc: config.oidc.clone(),
-        outage: oidc::outage::OutageGrace { secs: config.directory.outage_grace_secs, metrics: metrics.clone() },
+        outage: oidc::outage::OutageGrace::new(config.directory.outage_grace_secs, metrics.clone()),
         mfa: mfa::Mfa {
             policy: mfa::MfaPolicy { required_for_groups: config.mfa.required_for_groups.clone() },
             sealer: mfa::Sealer::load_or_create(&config.keys.dir)

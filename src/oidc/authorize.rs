@@ -379,9 +379,9 @@ impl Provider {
             other => other,
         };
         let code = oidc.map(|req| self.new_code(req, &session, user.clone()));
-        tokio::try_join!(
+        let (_, displaced, ..) = tokio::try_join!(
             self.throttle.succeeded(self.store.as_ref(), &ticket),
-            self.store.put_session(&session),
+            self.store_session(&session, cookie.is_some()),
             self.store.record_sign_in(&session.account, now),
             self.remember_directory_check(&user.mail, &user),
             async {
@@ -392,9 +392,7 @@ impl Provider {
             },
         )?;
         self.audit.record(ctx, Event::new("sign_in_success").account(&session.account).client(client).sid(&session.id));
-        if cookie.is_some() {
-            self.keep_sessions_within_ceiling(&session, ctx).await?;
-        }
+        self.announce_displaced(displaced, ctx);
         let response = code.map(|(_, _, response)| response);
         Ok(SignIn::Success { session, cookie, user: Box::new(user), response })
     }

@@ -157,6 +157,18 @@ impl Provider {
         event: Event,
     ) -> Result<Option<Ended>, Error> {
         let Some((session, grants)) = self.store.end_session(sid).await? else { return Ok(None) };
+        Ok(Some(self.announce_ended(session, grants, ctx, event)))
+    }
+
+    /// What follows a session's end in the store, wherever it ended: `event` in the audit trail, and a logout
+    /// token to the back-channel URI of each app that received tokens in it (apps without one cost nothing).
+    pub(crate) fn announce_ended(
+        &self,
+        session: Session,
+        grants: Vec<Grant>,
+        ctx: &RequestContext,
+        event: Event,
+    ) -> Ended {
         self.audit.record(ctx, event.account(&session.account).sid(&session.id));
         let mut clients: Vec<Arc<Client>> = Vec::new();
         for grant in &grants {
@@ -185,8 +197,8 @@ impl Provider {
                 Err(e) => tracing::error!(client = %client.id, error = %e, "logout token not signed"),
             }
         }
-        tracing::info!(sid, account = %session.account, apps = clients.len(), "SSO session ended");
-        Ok(Some(Ended { session, grants, clients }))
+        tracing::info!(sid = %session.id, account = %session.account, apps = clients.len(), "SSO session ended");
+        Ended { session, grants, clients }
     }
 
     /// The frames to load for Front-Channel Logout 1.0: each app's URI with `iss` and `sid`.

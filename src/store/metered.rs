@@ -59,6 +59,15 @@ impl Store for Metered {
         self.timed("end_session", self.inner.end_session(id)).await
     }
 
+    async fn put_session_capped(
+        &self,
+        session: &Session,
+        max: usize,
+        pending_secs: u64,
+    ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
+        self.timed("put_session", self.inner.put_session_capped(session, max, pending_secs)).await
+    }
+
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {
         self.timed("put_code", self.inner.put_code(code_hash, code)).await
     }

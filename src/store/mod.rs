@@ -230,6 +230,35 @@ pub trait Store: Send + Sync {
     }
     /// Ends a session and revokes every grant made in it; returns them so their clients can be told.
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError>;
+    /// Stores a *new* session and ends the account's oldest live *settled* sessions so that at most `max` stay:
+    /// a session is settled once an app has received tokens in it or once it is `pending_secs` (a code's
+    /// lifetime) older than the new one, so a sign-in still under way (its code not yet exchanged) is never ended
+    /// under it, however many share its second; nor `session` itself. Returns the ended sessions with their
+    /// grants, for the audit trail and back-channel logout. The Redis store does it all in one script (one round
+    /// trip). This default, for the memory store and wrappers, composes the operations above (O(log n + k)
+    /// wherever `sessions_beyond` is); it cannot see whether a sign-in is finished, so it spares every session
+    /// expiring in the same second as the new one instead (a burst may pass the ceiling for a second; the next
+    /// sign-in trims it).
+    async fn put_session_capped(
+        &self,
+        session: &Session,
+        max: usize,
+        pending_secs: u64,
+    ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
+        let _ = pending_secs;
+        self.put_session(session).await?;
+        // One more than needed: `session` may be among them.
+        let oldest = self.sessions_beyond(&session.account, max.saturating_sub(1)).await?;
+        let excess = oldest.len().saturating_sub(1);
+        let mut ended = Vec::new();
+        for sid in oldest.iter().filter(|sid| **sid != session.id).take(excess) {
+            match self.session(sid).await? {
+                Some(s) if s.expires_at < session.expires_at => ended.extend(self.end_session(sid).await?),
+                _ => {}
+            }
+        }
+        Ok(ended)
+    }
 
     /// Stores a code under the hash of its value.
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError>;

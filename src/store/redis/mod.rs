@@ -262,9 +262,48 @@ impl Store for RedisStore {
         let Some(text) = session else { return Ok(None) };
         let session = codec::decode_session(id, &text)?;
         // Outside the script (the account is inside the value): a stale index entry is skipped on read anyway.
-        let unindex = cmd("ZREM", (self.keys.account(&session.account), id));
-        self.conn.send::<()>("end_session", Retry::Idempotent, Request::Cmd(&unindex)).await?;
+        // The account's two indexes share its tag (one slot), so one atomic pipeline drops both entries.
+        let mut unindex = redis::pipe();
+        unindex.atomic().zrem(self.keys.account(&session.account), id).ignore();
+        if !grants.is_empty() {
+            let ids: Vec<&str> = grants.iter().map(|g| g.id.as_str()).collect();
+            unindex.zrem(self.keys.grants_of_account(&session.account), ids).ignore();
+        }
+        self.conn.send::<()>("end_session", Retry::Idempotent, Request::Pipe(&unindex)).await?;
         Ok(self.live(session.expires_at, (session, grants)))
+    }
+
+    async fn put_session_capped(
+        &self,
+        session: &Session,
+        max: usize,
+        pending_secs: u64,
+    ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
+        let Some(ttl) = self.ttl(session.expires_at) else { return Ok(Vec::new()) };
+        let mut script = self.scripts.put_session_capped.prepare_invoke();
+        script.key(self.keys.session(&session.id));
+        script.key(self.keys.account(&session.account)).key(self.keys.grants_of_account(&session.account));
+        script.arg(codec::encode_session(session)).arg(ttl).arg(&session.id).arg(session.expires_at);
+        script.arg(self.clock.now()).arg(max.max(1)).arg(&self.keys.prefix).arg(pending_secs);
+        let reply: Vec<Vec<String>> = self.conn.send("put_session", Retry::NotSent, Request::Script(&script)).await?;
+        let mut ended = Vec::with_capacity(reply.len());
+        for entry in reply {
+            let mut entry = entry.into_iter();
+            let (Some(sid), Some(text)) = (entry.next(), entry.next()) else {
+                return Err(StoreError("redis: unexpected answer from put_session".into()));
+            };
+            let mut grants = Vec::new();
+            while let (Some(grant_id), Some(text)) = (entry.next(), entry.next()) {
+                grants.extend(self.live_grant(&grant_id, Some(text))?);
+            }
+            // Its value already gone (expired in Redis a moment early): its grants and index entry went with it.
+            if text.is_empty() {
+                continue;
+            }
+            let ended_session = codec::decode_session(&sid, &text)?;
+            ended.extend(self.live(ended_session.expires_at, (ended_session, grants)));
+        }
+        Ok(ended)
     }
 
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {

@@ -42,6 +42,59 @@ if beyond <= 0 then return {} end
 return redis.call('ZRANGEBYSCORE', KEYS[1], live, '+inf', 'LIMIT', 0, beyond)
 ";
 
+/// Stores a new session and ends the account's oldest live ones past a ceiling, in one step: `SET KEYS[1]` (the
+/// session) for its lifetime and index it in the account's sorted set KEYS[2] (expired members dropped, as
+/// `PUT_INDEXED`); then, while more than `max` members are live, the soonest-expiring *settled* ones end: a
+/// session is settled once an app has received tokens in it (its grant index exists) or once it is older than a
+/// code's lifetime (`pending` seconds: its sign-in can no longer finish). A sign-in still under way is never ended
+/// under it, however many concurrent ones share its second; never the new session either. Ending one is
+/// `END_SESSION`'s work (its value, the grants its index names, and the index deleted), here also its member in
+/// KEYS[2] and its grants' members in the account's grant index KEYS[3], so the account's indexes hold only what
+/// lives. Keys are built from the prefix and each id's tag, the tag of KEYS[1..3]. At most `beyond + 64`
+/// members are looked at: O(log n) plus the sessions ended (one per sign-in at the ceiling) and their grants.
+///
+/// Returns `{{sid, session or '', grant_id, grant, …}, …}`: one entry per session ended.
+///
+/// ARGV: value, ttl (seconds), sid, expires_at, now, max, the store's key prefix, pending (seconds).
+const PUT_SESSION_CAPPED: &str = r"
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+if redis.call('TTL', KEYS[2]) < ttl then redis.call('EXPIRE', KEYS[2], ttl) end
+local out = {}
+local beyond = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+if beyond <= 0 then return out end
+local settled_before = tonumber(ARGV[4]) - tonumber(ARGV[8])
+local oldest = redis.call('ZRANGE', KEYS[2], 0, beyond + 63, 'WITHSCORES')
+for i = 1, #oldest, 2 do
+  if #out >= beyond then break end
+  local sid = oldest[i]
+  local tag = string.match(sid, '^([^~]*)~') or sid
+  local base = ARGV[7] .. '{' .. tag .. '}'
+  local gindex = base .. 'sg:' .. sid
+  if sid ~= ARGV[3] and (tonumber(oldest[i + 1]) <= settled_before or redis.call('EXISTS', gindex) == 1) then
+    local skey = base .. 's:' .. sid
+    local ended = {sid, redis.call('GET', skey) or ''}
+    for _, id in ipairs(redis.call('ZRANGE', gindex, 0, -1)) do
+      local gtag = string.match(id, '^([^~]*)~') or id
+      local gkey = ARGV[7] .. '{' .. gtag .. '}g:' .. id
+      local g = redis.call('GET', gkey)
+      if g then
+        redis.call('DEL', gkey)
+        table.insert(ended, id)
+        table.insert(ended, g)
+      end
+      redis.call('ZREM', KEYS[3], id)
+    end
+    redis.call('DEL', skey, gindex)
+    redis.call('ZREM', KEYS[2], sid)
+    table.insert(out, ended)
+  end
+end
+return out
+";
+
 /// Spends a code (a hash of `g` grant id, `e` expires_at, `d` details). The first caller gets
 /// `{g, d, e}` and the details are dropped, leaving `{g, e}` as the spent marker until `e + grace`;
 /// later callers get `{g}`; an unknown or expired code gives nil (not Lua `false`, whose conversion differs
@@ -168,6 +221,8 @@ pub struct Scripts {
     pub hit: Script,
     /// [`SESSIONS_BEYOND`]: the sessions past `[session] max_per_account`.
     pub sessions_beyond: Script,
+    /// [`PUT_SESSION_CAPPED`]: a new session, and the oldest past `[session] max_per_account` ended.
+    pub put_session_capped: Script,
     /// [`RESERVE`]: a throttled attempt, counted before it is made.
     pub reserve: Script,
     /// [`RELEASE`]: an attempt taken back.
@@ -184,6 +239,7 @@ impl Scripts {
             end_session: Script::new(END_SESSION),
             hit: Script::new(HIT),
             sessions_beyond: Script::new(SESSIONS_BEYOND),
+            put_session_capped: Script::new(PUT_SESSION_CAPPED),
             reserve: Script::new(RESERVE),
             release: Script::new(RELEASE),
         }

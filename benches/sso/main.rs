@@ -26,6 +26,7 @@
 mod harness;
 
 mod accounts;
+mod apps;
 mod client;
 mod floors;
 mod hot;
@@ -344,8 +345,10 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
         if plan.hot_stores.contains(&"redis") {
             eprintln!("hot account: {} sign-ins of {mailbox}, redis store", shape.0);
             let side = hot::RedisSide { url: &redis.url, prefix: PREFIX };
+            let before = server.back_channel.received();
             let h = hot::run("redis", (server.addr, server.pid), pids.slapd, Some(side), mailbox, shape).await;
             eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+            eprintln!("  back-channel logout tokens received by the apps: {}", server.back_channel.received() - before);
             hots.push(h);
         }
         if plan.hot_stores.contains(&"memory") {
@@ -358,6 +361,7 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
             eprintln!("hot account: {} sign-ins of {mailbox}, memory store (PID {})", shape.0, memory_server.pid);
             let h = hot::run("memory", (memory_server.addr, memory_server.pid), pids.slapd, None, mailbox, shape).await;
             eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);
+            eprintln!("  back-channel logout tokens received by the apps: {}", memory_server.back_channel.received());
             hots.push(h);
         }
     }

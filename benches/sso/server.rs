@@ -1,5 +1,6 @@
 //! The danang-sso release binary as a process of its own, so `/proc` gives its own CPU time and memory,
-//! apart from the load generator's. Started from a config file in a private temp dir, stopped on drop.
+//! apart from the load generator's. Started from a config file in a private temp dir, stopped on drop. Its
+//! clients are the demo ones, their back-channel logout endpoints answered by the bench (see `apps`).
 
 use std::fs;
 use std::net::SocketAddr;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::apps::BackChannel;
 use crate::client::Http;
 
 /// Built by cargo alongside the bench, with the bench profile (release settings).
@@ -17,6 +19,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Server {
     pub addr: SocketAddr,
     pub pid: u32,
+    /// The apps' back-channel logout endpoints this server's logout tokens go to.
+    pub back_channel: BackChannel,
     child: Child,
     dir: PathBuf,
 }
@@ -38,11 +42,13 @@ impl Server {
         fs::create_dir_all(&dir).expect("create the server's temp dir");
         let port = crate::harness::free_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let back_channel = BackChannel::start().await;
         let config = format!(
             "[server]\nlisten = \"{addr}\"\nissuer = \"http://{addr}\"\n\n[keys]\ndir = \"{keys}\"\n\n\
-             [audit]\noutput = \"file\"\npath = \"{audit}\"\n\n{THROTTLE}{sections}",
+             [audit]\noutput = \"file\"\npath = \"{audit}\"\n\n{THROTTLE}{sections}\n\n{clients}",
             keys = dir.join("keys").display(),
             audit = dir.join("audit.jsonl").display(),
+            clients = back_channel.clients(),
         );
         let config_path = dir.join("config.toml");
         fs::write(&config_path, config).expect("write the server config");
@@ -57,7 +63,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
-        let mut server = Server { addr, pid: child.id(), child, dir };
+        let mut server = Server { addr, pid: child.id(), back_channel, child, dir };
         server.wait_ready().await;
         server
     }

@@ -5,10 +5,10 @@
 //! oldest sessions end exactly as any session ends: audited, their grants revoked, their apps told by
 //! back-channel logout.
 //!
-//! The store does the storing and the ending together (`Store::put_session_capped`: one Redis script), so once an
-//! account is at its ceiling a sign-in costs one store round trip more than none, not five: the hot-account
-//! benchmark's rate fell to a third when the ceiling read the oldest ids, read the session, ended it and
-//! unindexed it one request at a time.
+//! The store does the storing and the ending together (`Store::put_session_capped`: one Redis script, one lock
+//! in the memory store), so once an account is at its ceiling a sign-in costs one store round trip more than
+//! none, not five: the hot-account benchmark's rate fell to a third when the ceiling read the oldest ids, read
+//! the session, ended it and unindexed it one request at a time.
 
 use super::Provider;
 use crate::audit::{Event, RequestContext};

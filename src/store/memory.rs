@@ -156,6 +156,32 @@ impl Inner {
         self.grants.insert(id, stored);
     }
 
+    /// Stores `session` (replacing one of the same id) and indexes it under its account; returns the account.
+    fn insert_session(&mut self, session: &Session, now: u64) -> Arc<str> {
+        let id = self.shared_sid(&session.id);
+        let stored = StoredSession::new(session, &mut self.strings);
+        let account = stored.account.clone();
+        if let Some(old) = self.sessions.insert(id.clone(), stored) {
+            unindex(&mut self.by_account, &old.account, old.expires_at, &id);
+        }
+        index(&mut self.by_account, &account, session.expires_at, &id, now);
+        account
+    }
+
+    /// Ends a session: forgets it, its index entry and every grant made in it; returns it with its live grants.
+    fn end_session(&mut self, id: &str, now: u64) -> Option<(Session, Vec<Grant>)> {
+        let grant_ids = self.by_session.remove(id).unwrap_or_default();
+        let grants: Vec<Grant> = grant_ids
+            .iter()
+            .filter_map(|(_, g)| self.remove_grant(g))
+            .filter(|(_, g)| g.expires_at > now)
+            .map(|(id, g)| g.to_grant(&id))
+            .collect();
+        let (id, session) = self.sessions.remove_entry(id)?;
+        unindex(&mut self.by_account, &session.account, session.expires_at, &id);
+        (session.expires_at > now).then(|| (session.to_session(&id), grants))
+    }
+
     fn live_session(&self, id: &str, now: u64) -> Option<Session> {
         let (id, session) = self.sessions.get_key_value(id)?;
         (session.expires_at > now).then(|| session.to_session(id))
@@ -171,17 +197,36 @@ impl Inner {
 impl Store for MemoryStore {
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let mut guard = self.lock();
-        let inner = &mut *guard;
+        let mut inner = self.lock();
         inner.sweep(now);
-        let id = inner.shared_sid(&session.id);
-        let stored = StoredSession::new(session, &mut inner.strings);
-        let account = stored.account.clone();
-        if let Some(old) = inner.sessions.insert(id.clone(), stored) {
-            unindex(&mut inner.by_account, &old.account, old.expires_at, &id);
-        }
-        index(&mut inner.by_account, &account, session.expires_at, &id, now);
+        inner.insert_session(session, now);
         Ok(())
+    }
+
+    async fn put_session_capped(
+        &self,
+        session: &Session,
+        max: usize,
+        pending_secs: u64,
+    ) -> Result<Vec<(Session, Vec<Grant>)>, StoreError> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        let ids = inner.insert_session(session, now);
+        let Some(index) = inner.by_account.get(&*ids) else { return Ok(Vec::new()) };
+        let beyond = index.len().saturating_sub(max.max(1));
+        if beyond == 0 {
+            return Ok(Vec::new());
+        }
+        // The Redis script's rule and window (`PUT_SESSION_CAPPED`): among the oldest `beyond + 64`, the settled
+        // ones (an app received tokens in it, or it is older than a code's lifetime), never `session` itself.
+        let settled_before = session.expires_at.saturating_sub(pending_secs);
+        let settled = |(at, sid): &&(u64, Arc<str>)| {
+            **sid != *session.id && (*at <= settled_before || inner.by_session.contains_key(&**sid))
+        };
+        let ending: Vec<Arc<str>> =
+            index.iter().take(beyond + 64).filter(settled).take(beyond).map(|(_, sid)| sid.clone()).collect();
+        Ok(ending.iter().filter_map(|sid| inner.end_session(sid, now)).collect())
     }
 
     async fn live_session_count(&self) -> Result<Option<u64>, StoreError> {
@@ -211,17 +256,7 @@ impl Store for MemoryStore {
 
     async fn end_session(&self, id: &str) -> Result<Option<(Session, Vec<Grant>)>, StoreError> {
         let now = self.clock.now();
-        let mut inner = self.lock();
-        let grant_ids = inner.by_session.remove(id).unwrap_or_default();
-        let grants: Vec<Grant> = grant_ids
-            .iter()
-            .filter_map(|(_, g)| inner.remove_grant(g))
-            .filter(|(_, g)| g.expires_at > now)
-            .map(|(id, g)| g.to_grant(&id))
-            .collect();
-        let Some((id, session)) = inner.sessions.remove_entry(id) else { return Ok(None) };
-        unindex(&mut inner.by_account, &session.account, session.expires_at, &id);
-        Ok((session.expires_at > now).then(|| (session.to_session(&id), grants)))
+        Ok(self.lock().end_session(id, now))
     }
 
     async fn put_code(&self, code_hash: &str, code: &AuthCode) -> Result<(), StoreError> {

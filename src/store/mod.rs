@@ -235,10 +235,11 @@ pub trait Store: Send + Sync {
     /// lifetime) older than the new one, so a sign-in still under way (its code not yet exchanged) is never ended
     /// under it, however many share its second; nor `session` itself. Returns the ended sessions with their
     /// grants, for the audit trail and back-channel logout. The Redis store does it all in one script (one round
-    /// trip). This default, for the memory store and wrappers, composes the operations above (O(log n + k)
-    /// wherever `sessions_beyond` is); it cannot see whether a sign-in is finished, so it spares every session
-    /// expiring in the same second as the new one instead (a burst may pass the ceiling for a second; the next
-    /// sign-in trims it).
+    /// trip), the memory store under one lock, both looking at most 64 sessions past the ones to end (O(log n)).
+    /// This default, for wrappers over another store, composes the operations above (O(log n + k) wherever
+    /// `sessions_beyond` is); it cannot see whether a sign-in is finished, so it spares every session expiring in
+    /// the same second as the new one instead (a burst may pass the ceiling for a second; the next sign-in
+    /// trims it).
     async fn put_session_capped(
         &self,
         session: &Session,

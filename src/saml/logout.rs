@@ -53,10 +53,12 @@ pub struct SloOutcome {
 }
 
 /// The id of the grant recording that `sp` took part in session `sid`: derived, so that whether an SP took part
-/// is one read by id (no store change, no scan of the session's grants).
+/// is one read by id (no store change, no scan of the session's grants). It carries the session's tag
+/// (`<tag>~saml-…`), as every grant made in a session does, so a Redis Cluster keeps it in the session's slot.
 fn participant_id(sid: &str, sp: &str) -> String {
     let digest = crate::oidc::sha256(format!("saml-participant\0{sid}\0{sp}").as_bytes());
-    format!("saml-{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &digest[..18]))
+    let digest = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &digest[..18]);
+    crate::store::tagged(crate::store::tag_of(sid), &format!("saml-{digest}"))
 }
 
 /// Whether `sp` received an assertion in `session`.
@@ -297,5 +299,23 @@ impl Saml {
             NameIdFormat::Transient => false,
         } || self.transient_name_ids(keys, &session.id, &sp.entity_id).contains(&req.name_id);
         known && (req.session_indexes.is_empty() || req.session_indexes.contains(&session.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::participant_id;
+    use crate::store::{account_tag, tag_of, tagged};
+
+    #[test]
+    fn a_participant_id_carries_its_sessions_tag() {
+        let sid = tagged(&account_tag("dungnv@danang.gov.vn"), "session-1");
+        let id = participant_id(&sid, "https://vanban.danang.gov.vn/saml/metadata");
+        assert_eq!(tag_of(&id), tag_of(&sid), "{id}");
+        assert!(id.starts_with(&format!("{}~saml-", tag_of(&sid))), "{id}");
+        assert_eq!(id, participant_id(&sid, "https://vanban.danang.gov.vn/saml/metadata"), "derived: one read by id");
+        assert_ne!(id, participant_id(&sid, "https://tiepdan.danang.gov.vn/saml/metadata"), "one per SP");
+        let other = tagged(&account_tag("dungnv@danang.gov.vn"), "session-2");
+        assert_ne!(id, participant_id(&other, "https://vanban.danang.gov.vn/saml/metadata"), "one per session");
     }
 }

@@ -8,7 +8,7 @@ use crate::saml::{app_with, send};
 use crate::saml_sp::{Sp, form_post};
 
 /// The rows of the `#apps` table: (name, when).
-fn apps(page: &Page) -> Vec<(String, String)> {
+pub fn apps(page: &Page) -> Vec<(String, String)> {
     let Some(table) = page.body.split("<table id=\"apps\">").nth(1) else { return Vec::new() };
     let body = table.split("</table>").next().unwrap().split("<tbody>").nth(1).unwrap();
     body.split("<tr>")
@@ -21,7 +21,7 @@ fn apps(page: &Page) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn account_page(app: &TestApp, browser: &mut Browser) -> Page {
+pub async fn account_page(app: &TestApp, browser: &mut Browser) -> Page {
     let page = browser.get(&format!("{}/tai-khoan", app.url)).await;
     assert_eq!(page.status, 200, "{}", page.body);
     page

@@ -1,6 +1,8 @@
 //! Redis Cluster (issue 15): two instances share a cluster of three masters and three replicas for single sign-on,
 //! refresh, logout and incident revocation; then the master holding the most sessions is killed, its replica is
-//! promoted, and the sessions and refresh tokens it held still work.
+//! promoted, and the sessions and refresh tokens it held still work. A SAML SP's participation in a session is
+//! recorded in the session's slot, so signing in to an SP and ending that session (logout, or the per-account
+//! session cap) work on a cluster.
 
 use std::time::{Duration, Instant};
 
@@ -8,20 +10,29 @@ use danang_sso::config::{Config, StoreKind};
 use openidconnect::{OAuth2TokenResponse, RefreshToken};
 use serde_json::{Value, json};
 
+use crate::account_apps::{account_page, apps};
 use crate::app::{TestApp, http, test_config};
 use crate::browser::Browser;
 use crate::harness::{Cluster, free_port};
 use crate::rp::Rp;
+use crate::saml::{app_with, send, sign_in};
+use crate::saml_logout::{frames, next_url};
+use crate::saml_sp::Sp;
 use crate::sentinel::attempt_refresh;
 
 const PEOPLE: &[&str] = &["dungnv", "huongtt", "haltt", "thangpd", "anhvn", "dungnv1"];
 
-fn cluster_config(cluster: &Cluster, admin_port: Option<u16>) -> Config {
-    let mut config = test_config();
+/// `config` with its store on `cluster`.
+fn on_cluster(config: &mut Config, cluster: &Cluster) {
     config.store.kind = StoreKind::Redis;
     // A few nodes are enough: the others are discovered.
     config.store.cluster_urls = cluster.urls[..3].to_vec();
     config.store.timeout_ms = 1000;
+}
+
+fn cluster_config(cluster: &Cluster, admin_port: Option<u16>) -> Config {
+    let mut config = test_config();
+    on_cluster(&mut config, cluster);
     if let Some(port) = admin_port {
         config.admin.listen = Some(format!("127.0.0.1:{port}"));
         config.admin.token = Some("operator-token-of-the-it-centre-2026".into());
@@ -108,4 +119,60 @@ async fn two_instances_share_a_cluster_and_its_sessions_survive_a_master_failove
     let view = cluster.view();
     assert!(view.iter().any(|v| v.port == victim_port && v.failed), "the killed master is marked failed: {view:?}");
     assert_eq!(view.iter().filter(|v| v.master && !v.failed).count(), 3, "a replica was promoted: {view:?}");
+}
+
+/// Whether `browser`'s session is over: the app's prompt=none request is answered `login_required`.
+async fn signed_out(browser: &mut Browser, rp: &Rp) -> bool {
+    sso_code(browser, rp).await.is_err_and(|e| e.contains("login_required"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saml_sign_in_and_single_logout_on_a_cluster() {
+    let cluster = Cluster::start();
+    let (vanban, tiepdan) = (Sp::new("vanban-cluster"), Sp::new("tiepdan-cluster"));
+    let app = app_with(&[(&vanban, "Văn bản"), (&tiepdan, "Tiếp dân")], |c| {
+        on_cluster(c, &cluster);
+        c.session.max_per_account = 1;
+    })
+    .await;
+    let portal = Rp::demo(&app.url, "portal").await;
+
+    // An OIDC app and two SAML SPs in one session: every record of it lives in the session's slot.
+    let mut browser = Browser::new();
+    let (tokens, _) = portal.sign_in(&app.url, &mut browser, "dungnv", &["offline_access"]).await;
+    let (got, _) = sign_in(&app, &mut browser, &vanban, &[]).await;
+    sign_in(&app, &mut browser, &tiepdan, &[]).await;
+    let sid = got["session_index"].as_str().unwrap().to_owned();
+    let slot = format!("{{{}}}", danang_sso::store::tag_of(&sid));
+    let participants = cluster.keys("*}g:*saml-*");
+    assert_eq!(participants.len(), 2, "one participant record per SP: {participants:?}");
+    let grants = cluster.keys("*}g:*");
+    assert!(grants.iter().all(|k| k.contains(&slot)), "every grant in the session's slot {slot}: {grants:?}");
+    // The account page reads the session's grants (one MGET in that slot).
+    let mut names: Vec<String> = apps(&account_page(&app, &mut browser).await).into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["Cổng thông tin điện tử", "Tiếp dân", "Văn bản"]);
+
+    // The SP's LogoutRequest ends the session cleanly: the other SP is told, the initiator answered, nothing left.
+    let request = vanban.ok("logout", &[got["name_id"].as_str().unwrap(), &sid]);
+    let page = send(&app, &mut browser, &request).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let frames = frames(&page);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(tiepdan.ok("logout-request", &[&frames[0]])["session_indexes"], json!([sid]));
+    let answer = vanban.ok("logout-response", &[&next_url(&page)]);
+    assert_eq!(answer["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
+    assert!(signed_out(&mut browser, &portal).await, "the session ended");
+    assert_eq!(cluster.keys("*}g:*"), Vec::<String>::new(), "the session's grants and participants are gone");
+    assert_eq!(attempt_refresh(&app.url, tokens.refresh_token().unwrap()).await.0, 400);
+
+    // The session cap (one per account) ends an older session with a participant when the person signs in again.
+    let mut older = Browser::new();
+    sign_in(&app, &mut older, &vanban, &[]).await;
+    let mut newer = Browser::new();
+    sign_in(&app, &mut newer, &vanban, &[]).await;
+    assert!(signed_out(&mut older, &portal).await, "the older session ended under the cap");
+    sso_code(&mut newer, &portal).await.expect("the newer session lives");
+    let participants = cluster.keys("*}g:*saml-*");
+    assert_eq!(participants.len(), 1, "only the newer session's participant is left: {participants:?}");
 }

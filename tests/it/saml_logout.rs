@@ -15,7 +15,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The front-channel frames of the signed-out page.
-fn frames(page: &Page) -> Vec<String> {
+pub fn frames(page: &Page) -> Vec<String> {
     page.body
         .split("<iframe class=\"frontchannel\" src=\"")
         .skip(1)
@@ -24,7 +24,7 @@ fn frames(page: &Page) -> Vec<String> {
 }
 
 /// Where the signed-out page sends the browser next (its refresh target, or the redirect).
-fn next_url(page: &Page) -> String {
+pub fn next_url(page: &Page) -> String {
     match &page.location {
         Some(l) => l.clone(),
         None => unescape(page.body.split("url=").nth(1).expect("a refresh").split('"').next().unwrap()),

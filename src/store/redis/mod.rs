@@ -428,11 +428,19 @@ impl Store for RedisStore {
     async fn session_grants(&self, sid: &str) -> Result<Vec<Grant>, StoreError> {
         let live = cmd("ZRANGEBYSCORE", (self.keys.grants_of(sid), format!("({}", self.clock.now()), "+inf"));
         let ids: Vec<String> = self.conn.send("session_grants", Retry::Idempotent, Request::Cmd(&live)).await?;
-        // One GET each: a SAML participant's grant id carries no account tag, so under Cluster it may live in
-        // another slot than the session's (a handful of apps per session).
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One MGET: every grant made in a session (SAML participants too) carries its tag, so shares its slot.
+        let mut get = redis::cmd("MGET");
+        for id in &ids {
+            get.arg(self.keys.grant(id));
+        }
+        let values: Vec<Option<String>> =
+            self.conn.send("session_grants", Retry::Idempotent, Request::Cmd(&get)).await?;
         let mut out = Vec::new();
-        for id in ids {
-            out.extend(self.grant(&id).await?.filter(|g| g.sid.as_deref() == Some(sid)));
+        for (id, text) in ids.iter().zip(values) {
+            out.extend(self.live_grant(id, text)?.filter(|g| g.sid.as_deref() == Some(sid)));
         }
         Ok(out)
     }

@@ -102,19 +102,36 @@ impl Cluster {
         }
     }
 
+    fn live_masters(&self) -> Vec<u16> {
+        self.view().iter().filter(|v| v.master && !v.failed).map(|v| v.port).collect()
+    }
+
+    /// The keys matching `pattern` on the node at `port`.
+    fn keys_on(port: u16, pattern: &str) -> Vec<String> {
+        match exchange(port, None, &["KEYS", pattern], PROBE_TIMEOUT) {
+            Ok(Reply::Array(Some(keys))) => {
+                keys.into_iter().filter_map(|k| if let Reply::Bulk(k) = k { k } else { None }).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The keys matching `pattern` on every live master: all of the cluster's, sorted.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut keys: Vec<String> = self.live_masters().into_iter().flat_map(|p| Self::keys_on(p, pattern)).collect();
+        keys.sort();
+        keys
+    }
+
     /// The index in `nodes` of the live master holding the most keys matching `pattern`, and their number.
     pub fn busiest_master(&self, pattern: &str) -> (usize, usize) {
-        let masters: Vec<u16> = self.view().iter().filter(|v| v.master && !v.failed).map(|v| v.port).collect();
-        let count = |port: u16| match exchange(port, None, &["KEYS", pattern], PROBE_TIMEOUT) {
-            Ok(Reply::Array(Some(keys))) => keys.len(),
-            _ => 0,
-        };
+        let masters = self.live_masters();
         let (index, keys) = self
             .nodes
             .iter()
             .enumerate()
             .filter(|(_, n)| masters.contains(&n.port))
-            .map(|(i, n)| (i, count(n.port)))
+            .map(|(i, n)| (i, Self::keys_on(n.port, pattern).len()))
             .max_by_key(|(_, keys)| *keys)
             .expect("a live master");
         (index, keys)

@@ -35,10 +35,73 @@ pub struct Hot {
     pub slapd_cpu_us: f64,
     /// From Redis's own `used_cpu_sys` + `used_cpu_user` (none for the memory store).
     pub redis_cpu_us: Option<f64>,
+    /// CPU per sign-in (µs) of the server, slapd and Redis over the first and over the last `window` sign-ins.
+    /// On a shared machine the rates swing with the neighbours; CPU per sign-in does not, so a cost that grows
+    /// with the account's history shows here as last > first whatever else runs.
+    pub cpu_first: Cpu,
+    pub cpu_last: Cpu,
     /// The command with the highest `usec_per_call` in `INFO commandstats` over the run, and that figure.
     pub redis_slowest: Option<(String, f64)>,
     /// The account's live sessions afterwards (Redis: `ZCOUNT` of its index), against `max_per_account`.
     pub live_sessions: Option<u64>,
+}
+
+/// CPU per sign-in over one window, microseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Cpu {
+    pub server_us: f64,
+    pub slapd_us: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_us: Option<f64>,
+}
+
+/// CPU seconds of the server, slapd and Redis at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reading {
+    server: f64,
+    slapd: f64,
+    redis: Option<f64>,
+}
+
+impl Reading {
+    async fn take(pids: (u32, u32), redis: Option<&mut redis::aio::MultiplexedConnection>) -> Self {
+        let (server, slapd) = (procfs::cpu_seconds(pids.0), procfs::cpu_seconds(pids.1));
+        let redis = match redis {
+            Some(con) => Some(redis_cpu_seconds(con).await),
+            None => None,
+        };
+        Self { server, slapd, redis }
+    }
+
+    /// CPU per sign-in from `self` to `later` over `sign_ins`.
+    fn per_sign_in(self, later: Self, sign_ins: u64) -> Cpu {
+        let per = |from: f64, to: f64| (to - from) * 1e6 / sign_ins.max(1) as f64;
+        Cpu {
+            server_us: per(self.server, later.server),
+            slapd_us: per(self.slapd, later.slapd),
+            redis_us: self.redis.zip(later.redis).map(|(a, b)| per(a, b)),
+        }
+    }
+}
+
+/// Readings taken when the sign-ins completed so far reach the end of the first window and the start of the
+/// last one, by whichever worker gets there.
+struct Marks {
+    completed: AtomicU64,
+    at: [u64; 2],
+    readings: std::sync::Mutex<[Option<Reading>; 2]>,
+    pids: (u32, u32),
+    redis: Option<redis::aio::MultiplexedConnection>,
+}
+
+impl Marks {
+    async fn completed_one(&self) {
+        let k = self.completed.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(i) = self.at.iter().position(|at| *at == k) {
+            let reading = Reading::take(self.pids, self.redis.clone().as_mut()).await;
+            self.readings.lock().expect("the marks")[i] = Some(reading);
+        }
+    }
 }
 
 /// Where the run's Redis is, if the server under test uses one.
@@ -69,19 +132,31 @@ pub async fn run(
         None => None,
     };
     let (server_before, slapd_before) = (procfs::cpu_seconds(server.1), procfs::cpu_seconds(slapd_pid));
+    let start = Reading::take((server.1, slapd_pid), con.as_mut()).await;
+    let window = window.min(sign_ins / 2).max(1);
+    let marks = Arc::new(Marks {
+        completed: AtomicU64::new(0),
+        at: [window, sign_ins - window],
+        readings: std::sync::Mutex::new([None, None]),
+        pids: (server.1, slapd_pid),
+        redis: con.clone(),
+    });
 
     let shared = Shared::new(vec![mailbox.to_owned()]);
     let issued = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..users)
         .map(|_| {
-            let (shared, issued) = (shared.clone(), issued.clone());
+            let (shared, issued, marks) = (shared.clone(), issued.clone(), marks.clone());
             let mut worker = Worker { http: Http::new(server.0), tokens: None };
             tokio::spawn(async move {
                 let (mut done, mut errors, mut first_error) = (Vec::new(), 0u64, None);
                 while issued.fetch_add(1, Ordering::Relaxed) < sign_ins {
                     match worker.login(&shared).await {
-                        Ok(()) => done.push(Instant::now()),
+                        Ok(()) => {
+                            done.push(Instant::now());
+                            marks.completed_one().await;
+                        }
                         Err(e) => {
                             errors += 1;
                             first_error.get_or_insert(e);
@@ -106,6 +181,12 @@ pub async fn run(
         (procfs::cpu_seconds(server.1) - server_before, procfs::cpu_seconds(slapd_pid) - slapd_before);
     let per = |seconds: f64| if n == 0 { 0.0 } else { seconds * 1e6 / n as f64 };
 
+    let end = Reading::take((server.1, slapd_pid), con.as_mut()).await;
+    let [first_end, last_start] = *marks.readings.lock().expect("the marks");
+    let (cpu_first, cpu_last) = (
+        first_end.map_or_else(Cpu::default, |r| start.per_sign_in(r, window)),
+        last_start.map_or_else(Cpu::default, |r| r.per_sign_in(end, window)),
+    );
     let window = window.min(n / 2).max(1);
     let rate = |from: Instant, to: Instant| window as f64 / to.duration_since(from).as_secs_f64().max(1e-9);
     let (first_per_second, last_per_second) = match n {
@@ -145,6 +226,8 @@ pub async fn run(
         server_cpu_us: per(server_cpu),
         slapd_cpu_us: per(slapd_cpu),
         redis_cpu_us,
+        cpu_first,
+        cpu_last,
         redis_slowest,
         live_sessions,
     }
@@ -182,15 +265,20 @@ pub fn markdown(runs: &[Hot]) -> String {
         return s;
     }
     s += "| hot account (one mailbox, every sign-in) | sign-ins | users | first → last (/s) | last ÷ first | \
-          server µs | slapd µs | Redis µs | Redis slowest command | live sessions after |\n\
-          |---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n";
+          server µs | slapd µs | Redis µs | CPU µs per sign-in, first → last window (server, slapd, Redis) | \
+          Redis slowest command | live sessions after |\n\
+          |---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|\n";
     for h in runs {
         let redis_cpu = h.redis_cpu_us.map_or("–".into(), |us| format!("{us:.0}"));
         let slowest = h.redis_slowest.as_ref().map_or("–".into(), |(c, us)| format!("`{c}` {us:.1} µs/call"));
         let live = h.live_sessions.map_or("–".into(), |n| n.to_string());
+        let (f, l) = (h.cpu_first, h.cpu_last);
+        let redis_window = f.redis_us.zip(l.redis_us).map_or(String::new(), |(a, b)| format!(", {a:.0} → {b:.0}"));
+        let windows =
+            format!("{:.0} → {:.0}, {:.0} → {:.0}{redis_window}", f.server_us, l.server_us, f.slapd_us, l.slapd_us);
         let _ = writeln!(
             s,
-            "| {} store | {} | {} | {:.0} → {:.0} (each over {}) | {:.2} | {:.0} | {:.0} | {redis_cpu} | {slowest} | {live} |",
+            "| {} store | {} | {} | {:.0} → {:.0} (each over {}) | {:.2} | {:.0} | {:.0} | {redis_cpu} | {windows} | {slowest} | {live} |",
             h.store,
             h.sign_ins,
             h.users,

@@ -70,6 +70,23 @@ pub(super) async fn allowed(app: &App, headers: &HeaderMap) -> Result<Option<(Se
     Ok(Some((session, ok)))
 }
 
+/// The session that may enrol a factor on `path`, or the answer that sends the person where they must go first
+/// (the sign-in form, or a fresh two-factor sign-in), back to `path` and `next` afterwards.
+pub(super) async fn enrolling(
+    app: &App,
+    headers: &HeaderMap,
+    lang: Lang,
+    path: &str,
+    next: &str,
+) -> Result<Session, Response> {
+    match allowed(app, headers).await {
+        Ok(Some((session, true))) => Ok(session),
+        Ok(Some((_, false))) => Err(re_authenticate(&with_continue(path, next))),
+        Ok(None) => Err(to_sign_in(&with_continue(path, next))),
+        Err(e) => Err(pages::error(lang, e)),
+    }
+}
+
 fn enrol_page(
     app: &App,
     headers: &HeaderMap,
@@ -105,14 +122,12 @@ pub struct Next {
 pub async fn enrol_form(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
     let lang = lang(&app, &headers, q.ui_locales.as_deref());
     let next = local_path(q.next.as_deref());
-    match allowed(&app, &headers).await {
-        Ok(Some((session, true))) => {
+    match enrolling(&app, &headers, lang, TOTP_PATH, &next).await {
+        Ok(session) => {
             let pending = app.provider.start_totp(&session.account);
             enrol_page(&app, &headers, lang, &next, &pending, None)
         }
-        Ok(Some((_, false))) => re_authenticate(&with_continue(TOTP_PATH, &next)),
-        Ok(None) => to_sign_in(&with_continue(TOTP_PATH, &next)),
-        Err(e) => pages::error(lang, e),
+        Err(answer) => answer,
     }
 }
 
@@ -137,11 +152,9 @@ pub async fn enrol(
     let lang = lang(&app, &headers, None);
     let m = texts(lang);
     let next = local_path(f.next.as_deref());
-    let session = match allowed(&app, &headers).await {
-        Ok(Some((session, true))) => session,
-        Ok(Some((_, false))) => return re_authenticate(&with_continue(TOTP_PATH, &next)),
-        Ok(None) => return to_sign_in(&with_continue(TOTP_PATH, &next)),
-        Err(e) => return pages::error(lang, e),
+    let session = match enrolling(&app, &headers, lang, TOTP_PATH, &next).await {
+        Ok(session) => session,
+        Err(answer) => return answer,
     };
     let Some(pending) = app.provider.pending_totp(&session.account, &f.pending) else {
         return pages::error(lang, Error::InvalidRequest("the enrolment form is not this account's".into()));

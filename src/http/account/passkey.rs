@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::factors::{allowed, codes_page, re_authenticate};
+use super::factors::{codes_page, enrolling};
 use super::passkey_texts::{PasskeyTexts, passkey_texts};
 use super::second_factor;
 use super::texts::texts;
@@ -128,11 +128,9 @@ pub struct Next {
 pub async fn enrol_form(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<Next>) -> Response {
     let lang = lang(&app, &headers, q.ui_locales.as_deref());
     let next = local_path(q.next.as_deref());
-    match allowed(&app, &headers).await {
-        Ok(Some((_, true))) => enrol_page(&app, &headers, lang, &next, StatusCode::OK, None).await,
-        Ok(Some((_, false))) => re_authenticate(&with_continue(PASSKEY_PATH, &next)),
-        Ok(None) => to_sign_in(&with_continue(PASSKEY_PATH, &next)),
-        Err(e) => pages::error(lang, e),
+    match enrolling(&app, &headers, lang, PASSKEY_PATH, &next).await {
+        Ok(_) => enrol_page(&app, &headers, lang, &next, StatusCode::OK, None).await,
+        Err(answer) => answer,
     }
 }
 
@@ -161,11 +159,9 @@ pub async fn enrol(
     let lang = lang(&app, &headers, None);
     let pk = passkey_texts(lang);
     let next = local_path(f.next.as_deref());
-    let session = match allowed(&app, &headers).await {
-        Ok(Some((session, true))) => session,
-        Ok(Some((_, false))) => return re_authenticate(&with_continue(PASSKEY_PATH, &next)),
-        Ok(None) => return to_sign_in(&with_continue(PASSKEY_PATH, &next)),
-        Err(e) => return pages::error(lang, e),
+    let session = match enrolling(&app, &headers, lang, PASSKEY_PATH, &next).await {
+        Ok(session) => session,
+        Err(answer) => return answer,
     };
     if !form_ok(&app, &headers, &f.csrf) {
         return enrol_page(&app, &headers, lang, &next, StatusCode::FORBIDDEN, Some(texts(lang).form_expired)).await;

@@ -7,21 +7,7 @@
 //! that touches a session, its grants and the account's indexes stays in one hash slot. Ids without a tag
 //! (service clients' grants) are their own tag.
 //!
-//! | key | type | holds | lives until |
-//! |---|---|---|---|
-//! | `{T}s:{sid}` | string | a session | its `expires_at` |
-//! | `{T}a:{account}` | sorted set | sid scored by expires_at: the account's sessions | its last session ends |
-//! | `{T}g:{grant_id}` | string | a grant, see `codec` | its `expires_at` |
-//! | `{T}sg:{sid}` | sorted set | grant id scored by expires_at: the grants made in a session | its last grant ends |
-//! | `{T}ag:{account}` | sorted set | grant id scored by expires_at: an account's grants (incident response) | its last grant ends |
-//! | `c:{code_hash}` | hash | `g` grant id, `e` expires_at, `d` details (dropped when spent) | `e` + spent-code grace |
-//! | `n:{key}` | integer | a throttling counter | the end of its window |
-//! | `par:{request_uri_hash}` | string | `expires_at`, newline, a pushed authorization request | its `expires_at` |
-//! | `cs:{account}:{client_id}` | string | `expires_at`, newline, a consent record | its `expires_at` |
-//! | `d:{account}` | string | the directory's last good answer (JSON `DirectoryCheck`) | `[directory] outage_grace_secs` |
-//! | `t:{key}` | hash | throttled attempts: `c` count, `w` window end, `l` wait end, `b` who started the wait | the later of `w`, `l` |
-//! | `last-sign-in` | hash | account → time | never |
-//! | `mfa:{account}` | string | the account's second factors, sealed (`crate::mfa`) | never (removed by a reset) |
+//! The keys, their types and lifetimes: `keys`.
 //!
 //! Each write to an index drops its expired members (`ZREMRANGEBYSCORE -inf now`) and adds one (`ZADD`); reads
 //! take the live ones (`ZRANGEBYSCORE (now +inf`): O(log n) per write however many sessions one account has.
@@ -33,6 +19,7 @@
 
 mod codec;
 mod conn;
+mod keys;
 mod links;
 mod scripts;
 
@@ -41,12 +28,13 @@ use redis::{Cmd, ToRedisArgs};
 
 use super::{
     AuthCode, DirectoryCheck, Grant, Limit, Redemption, Reservation, Rotation, SPENT_CODE_GRACE_SECS, Session, Store,
-    StoreError, account_tag, tag_of,
+    StoreError,
 };
 use crate::clock::Clock;
 use crate::config::StoreConfig;
 use crate::directory::User;
 use conn::{Conn, Request, Retry};
+use keys::Keys;
 use scripts::Scripts;
 
 /// The [`Store`] on Redis; see the module header for its keys.
@@ -55,60 +43,6 @@ pub struct RedisStore {
     scripts: Scripts,
     keys: Keys,
     clock: Clock,
-}
-
-/// Key names, see the module header.
-struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    /// `prefix{tag}kind:name`: the braces make Redis Cluster place every key of one tag in one slot.
-    fn tagged(&self, tag: &str, kind: &str, name: &str) -> String {
-        format!("{}{{{tag}}}{kind}:{name}", self.prefix)
-    }
-    fn session(&self, id: &str) -> String {
-        self.tagged(tag_of(id), "s", id)
-    }
-    fn account(&self, account: &str) -> String {
-        self.tagged(&account_tag(account), "a", account)
-    }
-    fn code(&self, hash: &str) -> String {
-        format!("{}c:{hash}", self.prefix)
-    }
-    fn grant(&self, id: &str) -> String {
-        self.tagged(tag_of(id), "g", id)
-    }
-    fn grants_of(&self, sid: &str) -> String {
-        self.tagged(tag_of(sid), "sg", sid)
-    }
-    fn grants_of_account(&self, account: &str) -> String {
-        self.tagged(&account_tag(account), "ag", account)
-    }
-    fn counter(&self, key: &str) -> String {
-        format!("{}n:{key}", self.prefix)
-    }
-    fn pushed(&self, hash: &str) -> String {
-        format!("{}par:{hash}", self.prefix)
-    }
-    fn challenge(&self, key: &str) -> String {
-        format!("{}wa:{key}", self.prefix)
-    }
-    fn consent(&self, account: &str, client_id: &str) -> String {
-        format!("{}cs:{account}:{client_id}", self.prefix)
-    }
-    fn directory_check(&self, account: &str) -> String {
-        format!("{}d:{account}", self.prefix)
-    }
-    fn attempts(&self, key: &str) -> String {
-        format!("{}t:{key}", self.prefix)
-    }
-    fn last_sign_in(&self) -> String {
-        format!("{}last-sign-in", self.prefix)
-    }
-    fn mfa(&self, account: &str) -> String {
-        format!("{}mfa:{account}", self.prefix)
-    }
 }
 
 /// A command with its arguments (one value, or a tuple of them).

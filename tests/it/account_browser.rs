@@ -4,12 +4,10 @@
 //! (`docs/account.png`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::app::TestApp;
 use crate::browser::Browser;
-use crate::browser_e2e::{CHROMIUM, Node, artifacts_dir, browser_tools};
+use crate::browser_e2e::{browser_tools, run_browser_script};
 use crate::rp::Rp;
 
 const CHROME_WINDOWS: &str =
@@ -38,30 +36,6 @@ async fn the_account_page_in_a_real_browser() {
         .expect("the session cookie")
         .to_owned();
 
-    let artifacts = artifacts_dir();
-    std::fs::create_dir_all(&artifacts).expect("create the artifacts directory");
-    let log = artifacts.join("account-browser.log");
-    let output = std::fs::File::create(&log).expect("create the browser log");
-    let child = Command::new("node")
-        .arg(root.join("tests/browser/account.mjs"))
-        .current_dir(root)
-        .env("ISSUER", &app.url)
-        .env("CHROMIUM", CHROMIUM)
-        .env("ARTIFACTS", &artifacts)
-        .env("SESSION_COOKIE", &session)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone().expect("share the log file"))
-        .stderr(output)
-        .spawn()
-        .expect("start node");
-    let mut node = Node(child);
-    let status = loop {
-        if let Some(status) = node.0.try_wait().expect("node's status") {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "the account browser test failed ({status}):\n{transcript}");
+    let artifacts = run_browser_script("account", &app.url, &[("SESSION_COOKIE", &session)]).await;
     assert!(artifacts.join("account.png").is_file(), "no screenshot account.png in {}", artifacts.display());
 }

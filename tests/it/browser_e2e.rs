@@ -41,34 +41,8 @@ async fn three_city_apps_one_sign_in_in_a_real_browser() {
     let listeners: [TcpListener; 3] = listeners.try_into().expect("three listeners");
     let apps = city_apps::start(&provider.url, listeners).await.expect("the city apps start");
 
-    let artifacts = artifacts_dir();
-    std::fs::create_dir_all(&artifacts).expect("create the artifacts directory");
-    let log = artifacts.join("browser.log");
-    let output = std::fs::File::create(&log).expect("create the browser log");
-    let child = Command::new("node")
-        .arg(root.join("tests/browser/e2e.mjs"))
-        .current_dir(root)
-        .env("ISSUER", &provider.url)
-        .env("PORTAL_URL", &apps.urls[0])
-        .env("VANBAN_URL", &apps.urls[1])
-        .env("TIEPDAN_URL", &apps.urls[2])
-        .env("CHROMIUM", CHROMIUM)
-        .env("ARTIFACTS", &artifacts)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone().expect("share the log file"))
-        .stderr(output)
-        .spawn()
-        .expect("start node");
-    let mut node = Node(child);
-    // The servers run on this runtime's threads meanwhile; the script's own steps time out if a page never comes.
-    let status = loop {
-        if let Some(status) = node.0.try_wait().expect("node's status") {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "the browser test failed ({status}):\n{transcript}");
+    let urls = [("PORTAL_URL", &*apps.urls[0]), ("VANBAN_URL", &*apps.urls[1]), ("TIEPDAN_URL", &*apps.urls[2])];
+    let artifacts = run_browser_script("e2e", &provider.url, &urls).await;
     for shot in ["login.png", "portal.png"] {
         assert!(artifacts.join(shot).is_file(), "no screenshot {shot} in {}", artifacts.display());
     }
@@ -88,6 +62,40 @@ pub fn browser_tools(root: &Path) -> Result<(), String> {
         return Err("playwright-core (`npm ci` in tests/browser)".into());
     }
     Ok(())
+}
+
+/// Runs `tests/browser/<script>.mjs` in node against `issuer`, with chromium and the artifacts directory in its
+/// environment besides `env`, and waits for it while the servers run on this runtime's threads (the script's
+/// own steps time out if a page never comes); fails the test with the script's transcript if the script fails.
+/// Returns the artifacts directory, where the screenshots are.
+pub async fn run_browser_script(script: &str, issuer: &str, env: &[(&str, &str)]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let artifacts = artifacts_dir();
+    std::fs::create_dir_all(&artifacts).expect("create the artifacts directory");
+    let log = artifacts.join(format!("{script}-browser.log"));
+    let output = std::fs::File::create(&log).expect("create the browser log");
+    let child = Command::new("node")
+        .arg(root.join(format!("tests/browser/{script}.mjs")))
+        .current_dir(root)
+        .env("ISSUER", issuer)
+        .env("CHROMIUM", CHROMIUM)
+        .env("ARTIFACTS", &artifacts)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(output.try_clone().expect("share the log file"))
+        .stderr(output)
+        .spawn()
+        .expect("start node");
+    let mut node = Node(child);
+    let status = loop {
+        if let Some(status) = node.0.try_wait().expect("node's status") {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let transcript = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "the browser script {script}.mjs failed ({status}):\n{transcript}");
+    artifacts
 }
 
 /// `target/e2e`, beside the test binaries' own `target/tmp`.

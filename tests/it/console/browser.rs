@@ -3,12 +3,10 @@
 //! action in the audit search. Screenshots go to `target/e2e/` (`console.png` is the README's picture).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::app::TestApp;
 use crate::browser::Browser;
-use crate::browser_e2e::{CHROMIUM, Node, artifacts_dir, browser_tools};
+use crate::browser_e2e::{browser_tools, run_browser_script};
 use crate::rp::Rp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,30 +22,7 @@ async fn an_incident_handled_through_the_console_in_a_real_browser() {
     dung.extra_headers.push(("user-agent".into(), firefox.into()));
     portal.sign_in(&app.url, &mut dung, "dungnv", &[]).await;
 
-    let artifacts = artifacts_dir();
-    std::fs::create_dir_all(&artifacts).expect("create the artifacts directory");
-    let log = artifacts.join("console-browser.log");
-    let output = std::fs::File::create(&log).expect("create the browser log");
-    let child = Command::new("node")
-        .arg(root.join("tests/browser/console.mjs"))
-        .current_dir(root)
-        .env("ISSUER", &app.url)
-        .env("CHROMIUM", CHROMIUM)
-        .env("ARTIFACTS", &artifacts)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone().expect("share the log file"))
-        .stderr(output)
-        .spawn()
-        .expect("start node");
-    let mut node = Node(child);
-    let status = loop {
-        if let Some(status) = node.0.try_wait().expect("node's status") {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "the console browser test failed ({status}):\n{transcript}");
+    let artifacts = run_browser_script("console", &app.url, &[]).await;
     assert!(artifacts.join("console.png").is_file(), "no screenshot console.png in {}", artifacts.display());
 
     let pending = portal.start(&[], &[("prompt", "none")]);

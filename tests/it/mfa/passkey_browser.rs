@@ -6,15 +6,13 @@
 //! `target/e2e/`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::app::{TestApp, test_config};
 use crate::browser::Page;
-use crate::browser_e2e::{CHROMIUM, Node, artifacts_dir, browser_tools};
+use crate::browser_e2e::{artifacts_dir, browser_tools, run_browser_script};
 use crate::rp::{Rp, payload};
 
 const MOT_CUA_CALLBACK: &str = "http://127.0.0.1:8084/callback";
@@ -29,34 +27,10 @@ async fn a_passkey_enrolled_in_chromium_signs_in_to_an_app_that_requires_two_fac
     let mot_cua = Rp::new(&app.url, "mot-cua", Some("mot-cua-secret"), MOT_CUA_CALLBACK).await;
     let pending = mot_cua.start(&[], &[]);
 
-    let artifacts = artifacts_dir();
-    std::fs::create_dir_all(&artifacts).expect("create the artifacts directory");
-    let callback_file = artifacts.join("passkey-callback.txt");
+    let callback_file = artifacts_dir().join("passkey-callback.txt");
     let _ = std::fs::remove_file(&callback_file);
-    let log = artifacts.join("passkey-browser.log");
-    let output = std::fs::File::create(&log).expect("create the browser log");
-    let child = Command::new("node")
-        .arg(root.join("tests/browser/passkey.mjs"))
-        .current_dir(root)
-        .env("ISSUER", &app.url)
-        .env("AUTH_URL", &pending.url)
-        .env("CALLBACK", MOT_CUA_CALLBACK)
-        .env("CHROMIUM", CHROMIUM)
-        .env("ARTIFACTS", &artifacts)
-        .stdin(Stdio::null())
-        .stdout(output.try_clone().expect("share the log file"))
-        .stderr(output)
-        .spawn()
-        .expect("start node");
-    let mut node = Node(child);
-    let status = loop {
-        if let Some(status) = node.0.try_wait().expect("node's status") {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let transcript = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "the passkey browser test failed ({status}):\n{transcript}");
+    let env = [("AUTH_URL", &*pending.url), ("CALLBACK", MOT_CUA_CALLBACK)];
+    run_browser_script("passkey", &app.url, &env).await;
 
     let callback = std::fs::read_to_string(&callback_file).expect("the script wrote the app's callback URL");
     let landing = Page { status: StatusCode::SEE_OTHER, location: Some(callback), body: String::new() };

@@ -4,41 +4,18 @@
 // Debian's chromium, driven by playwright-core; exits non-zero at the first failed step, naming it.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, inChromium, step } from './chromium.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test --test it account_browser\``);
-  return value;
-};
 const ISSUER = env('ISSUER');
 const ARTIFACTS = env('ARTIFACTS');
 const SESSION_COOKIE = env('SESSION_COOKIE');
 
-let current = 'starting chromium';
-const step = (name) => {
-  current = name;
-  console.log(`- ${name}`);
-};
-
-const profile = mkdtempSync(join(tmpdir(), 'danang-sso-account-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: env('CHROMIUM'),
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-quic', '--disable-component-update', '--disable-sync'],
+await inChromium('account', {
   // An English-language Windows: the page must still be Vietnamese.
   locale: 'en-US',
   viewport: { width: 1100, height: 900 },
-  timeout: 60_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+}, async (page, context) => {
   await context.addCookies([{ name: 'danang_sso', value: SESSION_COOKIE, url: ISSUER }]);
 
   step('the account page of the session, in Vietnamese for an English-language browser');
@@ -65,10 +42,4 @@ try {
   assert.equal(await page.locator('html').getAttribute('lang'), 'en');
   assert.equal(await page.locator('h1').innerText(), 'My account');
   console.log('ok');
-} catch (error) {
-  console.error(`FAILED at: ${current}\n${error.stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -4,16 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, inChromium, step } from './chromium.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test --test it console::browser\``);
-  return value;
-};
 const ISSUER = env('ISSUER');
 const ARTIFACTS = env('ARTIFACTS');
 const PASSWORD = 'Danang@2026';
@@ -37,27 +30,10 @@ const totp = (secret, now = Date.now()) => {
   return String(code).padStart(6, '0');
 };
 
-let current = 'starting chromium';
-const step = (name) => {
-  current = name;
-  console.log(`- ${name}`);
-};
-
-const profile = mkdtempSync(join(tmpdir(), 'danang-sso-console-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: env('CHROMIUM'),
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-quic', '--disable-component-update', '--disable-sync'],
+await inChromium('console', {
   locale: 'vi-VN',
   viewport: { width: 1200, height: 900 },
-  timeout: 60_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
-
+}, async (page) => {
   step('the console asks for a sign-in first');
   await page.goto(`${ISSUER}/quan-tri`);
   assert.equal(await page.locator('html').getAttribute('lang'), 'vi');
@@ -94,10 +70,4 @@ try {
   assert.ok(audit.includes(REASON) && audit.includes('haltt@danang.gov.vn'), audit);
   await page.screenshot({ path: join(ARTIFACTS, 'console-audit.png'), fullPage: true });
   console.log('ok');
-} catch (error) {
-  console.error(`FAILED at: ${current}\n${error.stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

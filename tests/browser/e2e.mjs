@@ -3,16 +3,9 @@
 // exits non-zero at the first failed step, naming it.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, inChromium, step } from './chromium.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test --test it browser\``);
-  return value;
-};
 const ISSUER = env('ISSUER');
 const PORTAL = env('PORTAL_URL');
 const VANBAN = env('VANBAN_URL');
@@ -22,35 +15,10 @@ const ARTIFACTS = env('ARTIFACTS');
 const PERSON = 'Nguyễn Văn Dũng';
 const PASSWORD = 'Danang@2026';
 
-let current = 'starting chromium';
-const step = (name) => {
-  current = name;
-  console.log(`- ${name}`);
-};
-
-// A fresh profile every run: no cookies or cache from an earlier run.
-const profile = mkdtempSync(join(tmpdir(), 'danang-sso-e2e-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: env('CHROMIUM'),
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-quic',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+await inChromium('e2e', {
   locale: 'vi-VN',
   viewport: { width: 960, height: 540 },
-  timeout: 60_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+}, async (page) => {
   const heading = () => page.locator('h1').innerText();
   const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
 
@@ -126,10 +94,4 @@ try {
   await page.getByLabel('Mật khẩu').waitFor();
 
   console.log('ok: three city apps, one sign-in');
-} catch (error) {
-  console.error(`FAILED at: ${current}\n${error.stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -6,16 +6,10 @@
 // Exits non-zero at the first failed step, naming it.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, inChromium, step } from './chromium.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test --test it mfa::passkey_browser\``);
-  return value;
-};
 const ISSUER = env('ISSUER');
 const AUTH_URL = env('AUTH_URL');
 const CALLBACK = env('CALLBACK');
@@ -24,26 +18,10 @@ const PASSWORD = 'Danang@2026';
 const PASSKEY_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-let current = 'starting chromium';
-const step = (name) => {
-  current = name;
-  console.log(`- ${name}`);
-};
-
-const profile = mkdtempSync(join(tmpdir(), 'danang-sso-passkey-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: env('CHROMIUM'),
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-quic', '--disable-component-update', '--disable-sync'],
+await inChromium('passkey', {
   locale: 'vi-VN',
   viewport: { width: 1000, height: 800 },
-  timeout: 60_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+}, async (page, context) => {
   const problems = [];
   // Script errors on our pages (the browser's own favicon request and the app's absent callback aside).
   page.on('console', (m) => {
@@ -118,10 +96,4 @@ try {
   assert.ok(after.credentials[0].signCount >= 1, 'the authenticator signed');
   assert.deepEqual(problems, [], 'no script errors');
   console.log('ok');
-} catch (error) {
-  console.error(`FAILED at: ${current}\n${error.stack ?? error}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -11,6 +11,11 @@ use danang_sso::config::Config;
 use danang_sso::report::commands::{self, AccountsCommand, MailboxNameArgs, ReportCommand};
 use danang_sso::tls::TlsCerts;
 
+/// mimalloc rather than glibc's malloc: less CPU per request under concurrent load (see the README's
+/// Performance section). The one static of the program: an allocator can only be declared as one.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "danang-sso", version, about = "Single sign-on for Đà Nẵng city's government mailboxes")]
 struct Cli {

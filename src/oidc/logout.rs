@@ -25,6 +25,8 @@ pub trait Notifier: Send + Sync {
 
 /// The typ of logout tokens (Back-Channel Logout 1.0 §2.4).
 pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+/// How long a logout token is valid (`exp = iat + this`); the notifier drops a queued token once it has passed.
+pub const LOGOUT_TOKEN_TTL_SECS: u64 = 120;
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -187,7 +189,7 @@ impl Provider {
                 sub: &session.subject,
                 aud: &client.id,
                 iat: now,
-                exp: now + 120,
+                exp: now + LOGOUT_TOKEN_TTL_SECS,
                 jti: random_id(),
                 sid: &session.id,
                 events: json!({ BACKCHANNEL_EVENT: {} }),

@@ -19,7 +19,8 @@ use crate::store::{Grant, Session};
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync {
     fn deliver(&self, client_id: &str, uri: &str, logout_token: String);
-    /// Waits for every delivery under way (a command-line process calls this before it exits).
+    /// Waits for every delivery under way or queued (a command-line process calls this before it exits); at worst
+    /// until the last queued token's expiry.
     async fn drain(&self);
 }
 

@@ -89,7 +89,8 @@ where
     for task in background {
         task.abort();
     }
-    // Back-channel logouts already under way still reach their apps (each is bounded by its own timeout).
+    // Back-channel logouts already under way or queued still reach their apps (a suspended app's queue waits for
+    // its cool-off or its tokens' expiry, the shutdown grace at most).
     let _ = tokio::time::timeout(grace, app.provider.notifier.drain()).await;
     result
 }

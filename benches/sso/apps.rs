@@ -5,6 +5,8 @@
 //! each delivery failed three times with back-off and they piled up: the server burned a core for 30 s after
 //! the Redis phase, measuring a dead app rather than the sign-in. A live city app answers at once; this
 //! receiver does (200 to every POST, counted), and the bench server's clients point their URIs at it.
+//! `--refusing-app` points the portal's (the app of every sign-in in the hot phase) at a closed port instead,
+//! to measure what an app that is down costs the server (issue 19: bounded per app, `src/outbound/`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,15 +46,18 @@ impl BackChannel {
         BackChannel { url, received, task }
     }
 
-    /// The demo clients (`config/clients.toml`) with every back-channel logout URI pointed at this receiver.
-    pub fn clients(&self) -> String {
+    /// The demo clients (`config/clients.toml`) with every back-channel logout URI pointed at this receiver,
+    /// except `refusing`'s (`--refusing-app`): a loopback port nothing listens on, every connection refused.
+    pub fn clients(&self, refusing: Option<&str>) -> String {
         let demo = danang_sso::config::DEMO_CLIENTS;
+        let closed = format!("http://127.0.0.1:{}", crate::harness::free_port());
         let mut out = String::with_capacity(demo.len());
         for line in demo.lines() {
             match line.strip_prefix("backchannel_logout_uri = ") {
                 Some(_) => {
                     let client = current_client(&out).expect("a back-channel URI belongs to a client");
-                    out.push_str(&format!("backchannel_logout_uri = \"{}/{client}/backchannel-logout\"", self.url));
+                    let base = if refusing == Some(client) { &closed } else { &self.url };
+                    out.push_str(&format!("backchannel_logout_uri = \"{base}/{client}/backchannel-logout\""));
                 }
                 None => out.push_str(line),
             }

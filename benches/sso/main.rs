@@ -14,6 +14,7 @@
 //! 7. Prints a markdown table and writes JSON to `target/bench/` (see `report`).
 //!
 //! `-- --hot-store memory` (or `redis`) runs the hot-account scenario on that store only.
+//! `-- --refusing-app` points the portal's back-channel logout URI at a closed port (an app that is down).
 //! `-- --quick` is the smoke run for CI (about a minute; only that it runs is checked, never timings);
 //! `-- --runs N` repeats the floors and the load phases N times against the same servers and reports
 //! medians. For profiling, `-- --only login --users 64 --seconds 30` runs one operation (and skips the
@@ -66,6 +67,8 @@ struct Plan {
     hot: Option<(u64, u64, usize)>,
     /// The stores the hot-account scenario runs on: both, or the one `--hot-store redis|memory` names.
     hot_stores: Vec<&'static str>,
+    /// The app whose back-channel endpoint refuses connections (`--refusing-app`: the portal), if any.
+    refusing_app: Option<&'static str>,
 }
 
 impl Plan {
@@ -108,6 +111,7 @@ impl Plan {
             Some(Some(name)) if name == "memory" => vec!["memory"],
             Some(_) => return Err("--hot-store takes redis or memory".into()),
         };
+        let refusing_app = args.iter().any(|a| a == "--refusing-app").then_some("portal");
         let mut plan = if quick {
             Plan {
                 quick,
@@ -121,6 +125,7 @@ impl Plan {
                 sessions: 10_000,
                 hot: hot.then_some((1_000, 200, 16)),
                 hot_stores,
+                refusing_app,
             }
         } else {
             Plan {
@@ -135,6 +140,7 @@ impl Plan {
                 sessions: 100_000,
                 hot: hot.then_some((20_000, 2_000, 16)),
                 hot_stores,
+                refusing_app,
             }
         };
         if let Some(users) = users {
@@ -287,7 +293,10 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
          base_dn = \"{}\"\n\n[store]\nkind = \"redis\"\nredis_url = \"{}\"\nkey_prefix = \"{PREFIX}\"\n",
         slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn, redis.url
     );
-    let server = server::Server::start("ldap-redis", &sections).await;
+    let server = server::Server::start_refusing("ldap-redis", &sections, plan.refusing_app).await;
+    if let Some(app) = plan.refusing_app {
+        eprintln!("{app}'s back-channel logout URI: a closed port (--refusing-app)");
+    }
     eprintln!("danang-sso serving on {} as PID {}", server.addr, server.pid);
     let pids =
         Pids { server: server.pid, slapd: slapd.pid().expect("slapd runs"), redis: redis.pid().expect("redis runs") };
@@ -367,7 +376,8 @@ async fn under_load(plan: &Plan, accounts: &[accounts::Account]) -> UnderLoad {
                  base_dn = \"{}\"\n",
                 slapd.url, slapd.service_dn, slapd.service_password, slapd.base_dn
             );
-            let memory_server = server::Server::start("ldap-memory", &memory_sections).await;
+            let memory_server =
+                server::Server::start_refusing("ldap-memory", &memory_sections, plan.refusing_app).await;
             eprintln!("hot account: {} sign-ins of {mailbox}, memory store (PID {})", shape.0, memory_server.pid);
             let h = hot::run("memory", (memory_server.addr, memory_server.pid), pids.slapd, None, mailbox, shape).await;
             eprintln!("  {:.0} → {:.0}/s, {} errors", h.first_per_second, h.last_per_second, h.errors);

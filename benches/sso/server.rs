@@ -37,6 +37,11 @@ impl Server {
     /// Starts the binary with `sections` (TOML: `[directory]`, `[ldap]`, `[store]`, …) plus its own
     /// listen address, issuer, keys directory and audit file; waits until discovery answers.
     pub async fn start(name: &str, sections: &str) -> Server {
+        Server::start_refusing(name, sections, None).await
+    }
+
+    /// Like [`Server::start`], with `refusing`'s back-channel logout URI at a port nothing listens on.
+    pub async fn start_refusing(name: &str, sections: &str, refusing: Option<&str>) -> Server {
         let dir = std::env::temp_dir().join(format!("danang-sso-bench-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create the server's temp dir");
@@ -48,7 +53,7 @@ impl Server {
              [audit]\noutput = \"file\"\npath = \"{audit}\"\n\n{THROTTLE}{sections}\n\n{clients}",
             keys = dir.join("keys").display(),
             audit = dir.join("audit.jsonl").display(),
-            clients = back_channel.clients(),
+            clients = back_channel.clients(refusing),
         );
         let config_path = dir.join("config.toml");
         fs::write(&config_path, config).expect("write the server config");

@@ -19,12 +19,15 @@ use crate::store::{Grant, Session};
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync {
     fn deliver(&self, client_id: &str, uri: &str, logout_token: String);
-    /// Waits for every delivery under way (a command-line process calls this before it exits).
+    /// Waits for every delivery under way or queued (a command-line process calls this before it exits); at worst
+    /// until the last queued token's expiry.
     async fn drain(&self);
 }
 
 /// The typ of logout tokens (Back-Channel Logout 1.0 §2.4).
 pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+/// How long a logout token is valid (`exp = iat + this`); the notifier drops a queued token once it has passed.
+pub const LOGOUT_TOKEN_TTL_SECS: u64 = 120;
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -187,7 +190,7 @@ impl Provider {
                 sub: &session.subject,
                 aud: &client.id,
                 iat: now,
-                exp: now + 120,
+                exp: now + LOGOUT_TOKEN_TTL_SECS,
                 jti: random_id(),
                 sid: &session.id,
                 events: json!({ BACKCHANNEL_EVENT: {} }),

@@ -6,6 +6,7 @@ mod account_apps;
 mod account_browser;
 mod app;
 mod attacks;
+mod backchannel_bound;
 mod backchannel_retries;
 mod browser;
 mod browser_e2e;

@@ -188,7 +188,7 @@ pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, Build
         clock,
         tokens: config.tokens.clone(),
         session: config.session.clone(),
-        notifier: Arc::new(outbound::HttpNotifier::new().map_err(BuildError::Outbound)?),
+        notifier: Arc::new(outbound::HttpNotifier::new(metrics.clone()).map_err(BuildError::Outbound)?),
         throttle: policy::throttle::Throttle::new(config.throttle.clone()),
         audit: start_audit(&config.audit)
             .map_err(|e| BuildError::Config(vec![config::ConfigError::new("audit.path", e.to_string())]))?,

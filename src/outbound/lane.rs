@@ -85,6 +85,8 @@ pub struct Lane {
     /// The cool-off is over and its probe is under way.
     probing: bool,
     unreported: Dropped,
+    /// Not yet added to the metrics.
+    unmetered: Dropped,
     total: Dropped,
     reported_at: Option<Instant>,
     /// A task will come back to log `unreported`.
@@ -101,6 +103,7 @@ impl Lane {
             sleeper: false,
             probing: false,
             unreported: Dropped::default(),
+            unmetered: Dropped::default(),
             total: Dropped::default(),
             reported_at: None,
             reporter: false,
@@ -227,6 +230,11 @@ impl Lane {
         std::mem::take(&mut self.unreported)
     }
 
+    /// What was dropped since the last call, for the metrics (which count every drop, however the logs batch).
+    pub fn take_unmetered(&mut self) -> Dropped {
+        std::mem::take(&mut self.unmetered)
+    }
+
     /// Everything this app never received, since the start.
     pub fn dropped(&self) -> Dropped {
         self.total
@@ -264,6 +272,7 @@ impl Lane {
 
     fn count(&mut self, kind: impl Fn(&mut Dropped)) {
         kind(&mut self.unreported);
+        kind(&mut self.unmetered);
         kind(&mut self.total);
     }
 }

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 pub use self::lane::Dropped;
 use self::lane::{Finish, Lane, Pending, Report, Take};
 use crate::oidc::logout::{LOGOUT_TOKEN_TTL_SECS, Notifier};
+use crate::telemetry::Metrics;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -63,6 +64,8 @@ pub struct HttpNotifier {
 struct Inner {
     http: reqwest::Client,
     limits: Limits,
+    /// `danang_sso_backchannel_logout_total`: every token delivered or dropped, by client.
+    metrics: Metrics,
     /// One lane per app that was ever sent a token (the registered clients: a bounded set).
     lanes: Mutex<HashMap<Arc<str>, Arc<Mutex<Lane>>>>,
     /// Workers under way; finished ones are reaped at each new one.
@@ -74,12 +77,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl HttpNotifier {
-    /// A client over rustls with the aws-lc-rs provider and the system's trusted roots, with the production limits.
-    pub fn new() -> Result<HttpNotifier, String> {
-        HttpNotifier::with_limits(Limits::default())
+    /// A client over rustls with the aws-lc-rs provider and the system's trusted roots, with the production limits,
+    /// counting its deliveries in `metrics`.
+    pub fn new(metrics: Metrics) -> Result<HttpNotifier, String> {
+        HttpNotifier::with(Limits::default(), metrics)
     }
 
+    /// Other limits (tests), with metrics of its own.
     pub fn with_limits(limits: Limits) -> Result<HttpNotifier, String> {
+        HttpNotifier::with(limits, Metrics::new())
+    }
+
+    pub fn with(limits: Limits, metrics: Metrics) -> Result<HttpNotifier, String> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls_native_certs::load_native_certs().certs {
             let _ = roots.add(cert);
@@ -97,7 +106,7 @@ impl HttpNotifier {
             .user_agent(concat!("danang-sso/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        let inner = Inner { http, limits, lanes: Mutex::default(), tasks: Mutex::default() };
+        let inner = Inner { http, limits, metrics, lanes: Mutex::default(), tasks: Mutex::default() };
         Ok(HttpNotifier { inner: Arc::new(inner) })
     }
 
@@ -120,7 +129,9 @@ impl Notifier for HttpNotifier {
         }
         let lanes: Vec<_> = lock(&self.inner.lanes).iter().map(|(c, l)| (c.clone(), l.clone())).collect();
         for (client, lane) in lanes {
-            log_dropped(&client, lock(&lane).flush());
+            let mut l = lock(&lane);
+            self.inner.meter(&client, &mut l);
+            log_dropped(&client, l.flush());
         }
     }
 
@@ -163,8 +174,18 @@ impl Inner {
         }
     }
 
-    /// Logs the app's dropped tokens if one report per cool-off allows it now; otherwise a task comes back later.
+    /// Counts the app's newly dropped tokens in the metrics.
+    fn meter(&self, client: &str, l: &mut Lane) {
+        let d = l.take_unmetered();
+        self.metrics.backchannel_logout(client, "expired", d.expired);
+        self.metrics.backchannel_logout(client, "queue_full", d.overflow);
+        self.metrics.backchannel_logout(client, "given_up", d.given_up);
+    }
+
+    /// Meters the app's dropped tokens, and logs them if one report per cool-off allows it now; otherwise a task
+    /// comes back later.
     fn report(&self, client: &Arc<str>, lane: &Arc<Mutex<Lane>>, l: &mut Lane, now: Instant) {
+        self.meter(client, l);
         match l.report(now, &self.limits) {
             Report::Now(dropped) => log_dropped(client, dropped),
             Report::Later(at) => {
@@ -232,6 +253,7 @@ async fn send(inner: &Arc<Inner>, client: &Arc<str>, lane: &Arc<Mutex<Lane>>, p:
         match inner.http.post(&*p.uri).form(&[("logout_token", p.token.as_str())]).send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(client = %client, "back-channel logout delivered");
+                inner.metrics.backchannel_logout(client, "delivered", 1);
                 let finish = lock(lane).finish(true, probe, Instant::now(), limits);
                 if let Finish::Delivered { more, resumed } = finish {
                     if resumed {

@@ -156,7 +156,8 @@ async fn tokens_past_their_expiry_are_not_delivered_and_drain_waits_no_longer() 
         token_ttl: Duration::from_millis(700),
         ..Limits::default()
     };
-    let notifier = HttpNotifier::with_limits(limits).unwrap();
+    let metrics = crate::telemetry::Metrics::new();
+    let notifier = HttpNotifier::with(limits, metrics.clone()).unwrap();
     for i in 0..6 {
         notifier.deliver("app", &url, format!("t{i}"));
     }
@@ -165,6 +166,15 @@ async fn tokens_past_their_expiry_are_not_delivered_and_drain_waits_no_longer() 
     tokio::time::timeout(Duration::from_secs(20), notifier.drain()).await.expect("drain ends with the tokens' expiry");
     assert_eq!(notifier.dropped("app"), Dropped { expired: 5, given_up: 1, overflow: 0 });
     assert_eq!(e.requests(), 3, "only the first token's attempts");
+    // Operators see the same counts on /metrics, whatever the logs batched.
+    let shown = metrics.render();
+    for line in [
+        r#"danang_sso_backchannel_logout_total{client="app",outcome="expired"} 5"#,
+        r#"danang_sso_backchannel_logout_total{client="app",outcome="given_up"} 1"#,
+    ] {
+        assert!(shown.contains(line), "{line} missing from:\n{shown}");
+    }
+    assert!(!shown.contains(r#"outcome="delivered""#), "nothing was delivered");
     assert!(e.delivered().is_empty());
 }
 
@@ -178,7 +188,8 @@ async fn a_full_queue_drops_its_oldest_tokens() {
         retry_backoff: Duration::from_millis(20),
         ..Limits::default()
     };
-    let notifier = HttpNotifier::with_limits(limits).unwrap();
+    let metrics = crate::telemetry::Metrics::new();
+    let notifier = HttpNotifier::with(limits, metrics.clone()).unwrap();
     // Queued before the worker runs (this test's runtime has one thread): ten tokens for a queue of three.
     for i in 0..10 {
         notifier.deliver("app", &url, format!("t{i}"));
@@ -187,4 +198,12 @@ async fn a_full_queue_drops_its_oldest_tokens() {
     assert_eq!(notifier.dropped("app"), Dropped { overflow: 7, given_up: 1, expired: 0 });
     assert_eq!(e.refused("t7"), 3, "the oldest left fails three times");
     assert_eq!(e.delivered(), ["t8", "t9"], "after the cool-off, the rest, once each");
+    let shown = metrics.render();
+    for line in [
+        r#"danang_sso_backchannel_logout_total{client="app",outcome="queue_full"} 7"#,
+        r#"danang_sso_backchannel_logout_total{client="app",outcome="given_up"} 1"#,
+        r#"danang_sso_backchannel_logout_total{client="app",outcome="delivered"} 2"#,
+    ] {
+        assert!(shown.contains(line), "{line} missing from:\n{shown}");
+    }
 }

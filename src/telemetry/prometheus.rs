@@ -20,6 +20,7 @@ const DIRECTORY_ERRORS: &str = "danang_sso_directory_errors_total";
 const STORE: &str = "danang_sso_store_operation_duration_seconds";
 const STORE_ERRORS: &str = "danang_sso_store_errors_total";
 const OUTAGE_GRACE: &str = "danang_sso_directory_outage_grace_total";
+const BACKCHANNEL: &str = "danang_sso_backchannel_logout_total";
 const BUILD_INFO: &str = "danang_sso_build_info";
 
 /// The service's metrics: cheap to clone, shared by the HTTP layer and the metered adapters.
@@ -60,6 +61,10 @@ impl Metrics {
                 OUTAGE_GRACE,
                 "Requests served on the directory outage grace (SSO reuse, refresh) while the directory was down."
             );
+            describe_counter!(
+                BACKCHANNEL,
+                "Back-channel logout tokens by client and outcome: delivered, or dropped (expired, queue_full, given_up)."
+            );
             describe_gauge!(BUILD_INFO, "Always 1; the version label says which build runs.");
             gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         });
@@ -99,6 +104,15 @@ impl Metrics {
     /// A request served on the directory outage grace: `kind` is `sso` (a session reused) or `refresh`.
     pub fn directory_outage_grace(&self, kind: &'static str) {
         self.record(|| counter!(OUTAGE_GRACE, "kind" => kind).increment(1));
+    }
+
+    /// `n` back-channel logout tokens for `client` ended as `outcome`: `delivered`, or never received by the app
+    /// (`expired`, `queue_full`, `given_up`). Client ids are the registered ones: bounded label values.
+    pub fn backchannel_logout(&self, client: &str, outcome: &'static str, n: u64) {
+        if n > 0 {
+            let client = client.to_owned();
+            self.record(|| counter!(BACKCHANNEL, "client" => client, "outcome" => outcome).increment(n));
+        }
     }
 
     /// One HTTP request; `route` is the matched route pattern, never the raw path (bounded label values).

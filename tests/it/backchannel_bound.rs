@@ -94,4 +94,10 @@ async fn a_hot_account_with_a_refusing_app_costs_it_few_attempts_and_the_working
     let most = most_attempts(elapsed);
     assert!(attempts >= 1, "the refusing app was tried");
     assert!(attempts <= most, "{attempts} attempts at the refusing app in {elapsed:?} (at most {most}), for 40 tokens");
+
+    // The service's own /metrics counts what each app received; the refusing app's tokens are not "delivered".
+    let metrics = crate::app::http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let delivered = r#"danang_sso_backchannel_logout_total{client="vanban",outcome="delivered"} 40"#;
+    assert!(metrics.contains(delivered), "{delivered} missing from:\n{metrics}");
+    assert!(!metrics.contains(r#"client="portal",outcome="delivered""#), "{metrics}");
 }

@@ -88,6 +88,7 @@ impl HttpNotifier {
         HttpNotifier::with(limits, Metrics::new())
     }
 
+    /// `limits`, counting in `metrics`.
     pub fn with(limits: Limits, metrics: Metrics) -> Result<HttpNotifier, String> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls_native_certs::load_native_certs().certs {

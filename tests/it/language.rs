@@ -29,7 +29,7 @@ fn href(page: &Page, id: &str) -> String {
     let rest = &page.body[at..];
     let from = rest.find("href=\"").unwrap() + 6;
     let to = rest[from..].find('"').unwrap();
-    rest[from..from + to].replace("&#38;", "&").replace("&amp;", "&").replace("&#x2f;", "/")
+    crate::harness::unescape(&rest[from..from + to])
 }
 
 /// Follows the language link on `page` and returns where it sent the browser, after checking it is a 303.

@@ -5,14 +5,11 @@
 use openidconnect::TokenResponse;
 
 use crate::browser::{Browser, Page};
+use crate::harness::unescape;
 use crate::listener::Listener;
 use crate::rp::{Rp, payload};
 use crate::saml::{app_with, send, sign_in};
 use crate::saml_sp::Sp;
-
-fn unescape(s: &str) -> String {
-    s.replace("&#38;", "&").replace("&amp;", "&").replace("&#43;", "+").replace("&#61;", "=")
-}
 
 /// The front-channel frames of the signed-out page.
 pub fn frames(page: &Page) -> Vec<String> {

@@ -7,14 +7,11 @@ use std::process::Command;
 use reqwest::StatusCode;
 
 use crate::browser::Browser;
+use crate::harness::unescape;
 use crate::saml::{app_with, send, sign_in};
 use crate::saml_sp::Sp;
 
 const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-
-fn unescape(s: &str) -> String {
-    s.replace("&#38;", "&").replace("&amp;", "&").replace("&#43;", "+").replace("&#61;", "=")
-}
 
 #[tokio::test]
 async fn transient_name_ids_differ_per_sp_and_session_and_log_out() {

@@ -8,6 +8,7 @@
 mod apache;
 mod ca;
 mod cluster;
+mod html;
 mod ldif;
 mod redis;
 mod sentinel;
@@ -17,6 +18,7 @@ mod slapd;
 pub use apache::Apache;
 pub use ca::TestCa;
 pub use cluster::Cluster;
+pub use html::unescape;
 pub use redis::{Redis, Reply};
 pub use sentinel::{MASTER_NAME, SentinelSet};
 pub use simplesamlphp::SimpleSamlPhp;

@@ -131,6 +131,16 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("an HTTP client")
 }
 
+/// The admin API's JSON answer to a GET of `url` as the operator holding `token`.
+pub async fn admin_get(url: String, token: &str) -> serde_json::Value {
+    http().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+/// The admin API's JSON answer to `body` POSTed to `url` as the operator holding `token`.
+pub async fn admin_post(url: String, token: &str, body: serde_json::Value) -> serde_json::Value {
+    http().post(url).bearer_auth(token).json(&body).send().await.unwrap().json().await.unwrap()
+}
+
 /// One keys directory for the whole test binary: RSA key generation is done once.
 pub fn keys_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -11,7 +11,7 @@ use openidconnect::{OAuth2TokenResponse, RefreshToken};
 use serde_json::{Value, json};
 
 use crate::account_apps::{account_page, apps};
-use crate::app::{TestApp, http, test_config};
+use crate::app::{TestApp, admin_post, test_config};
 use crate::browser::Browser;
 use crate::harness::{Cluster, free_port};
 use crate::rp::Rp;
@@ -79,16 +79,12 @@ async fn two_instances_share_a_cluster_and_its_sessions_survive_a_master_failove
 
     // Incident revocation through A's admin API: every session and grant of the account, on both instances.
     let (user, mut browser, token) = people.remove(0);
-    let done: Value = http()
-        .post(format!("http://127.0.0.1:{admin_port}/admin/sessions/revoke"))
-        .bearer_auth("operator-token-of-the-it-centre-2026")
-        .json(&json!({"account": format!("{user}@danang.gov.vn"), "operator": "it-centre"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = admin_post(
+        format!("http://127.0.0.1:{admin_port}/admin/sessions/revoke"),
+        "operator-token-of-the-it-centre-2026",
+        json!({"account": format!("{user}@danang.gov.vn"), "operator": "it-centre"}),
+    )
+    .await;
     assert_eq!(done["sessions"].as_u64(), Some(1), "{done}");
     assert_eq!(sso_code(&mut browser, &vanban_b).await.map_err(|e| e.contains("login_required")), Err(true));
     assert_eq!(attempt_refresh(&b.url, &token).await.0, 400, "the revoked grant");

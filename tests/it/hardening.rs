@@ -5,7 +5,7 @@ use danang_sso::config::Config;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, http, test_config};
+use crate::app::{TestApp, admin_get, admin_post, http, test_config};
 use crate::browser::{Browser, PASSWORD, Page};
 use crate::rp::Rp;
 
@@ -193,26 +193,15 @@ async fn the_admin_api_ends_every_session_and_token_of_an_account() {
 
     let denied = http().get(format!("{admin}/sessions?account=dungnv")).send().await.unwrap();
     assert_eq!(denied.status(), 401);
-    let listed: Value = http()
-        .get(format!("{admin}/sessions?account=dungnv"))
-        .bearer_auth("operator-token-of-the-it-centre-0123456789")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        admin_get(format!("{admin}/sessions?account=dungnv"), "operator-token-of-the-it-centre-0123456789").await;
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
-    let done: Value = http()
-        .post(format!("{admin}/sessions/revoke"))
-        .bearer_auth("operator-token-of-the-it-centre-0123456789")
-        .json(&json!({"account": "dungnv@danang.gov.vn", "operator": "it-centre"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = admin_post(
+        format!("{admin}/sessions/revoke"),
+        "operator-token-of-the-it-centre-0123456789",
+        json!({"account": "dungnv@danang.gov.vn", "operator": "it-centre"}),
+    )
+    .await;
     assert_eq!(done, json!({"sessions": 1, "grants": 0}), "the session's grant went with the session");
 
     let pending = portal.start(&[], &[("prompt", "none")]);

@@ -10,7 +10,7 @@ use openidconnect::core::CoreErrorResponseType;
 use openidconnect::{OAuth2TokenResponse, RequestTokenError, TokenResponse};
 use serde_json::{Value, json};
 
-use crate::app::{TestApp, http};
+use crate::app::{TestApp, admin_post};
 use crate::browser::{Browser, PASSWORD};
 use crate::directory_suite::{demo_slapd, ldap_config, ldap_directory};
 use crate::flow;
@@ -72,16 +72,12 @@ async fn slapd_and_redis_together_sign_in_sso_refresh_logout_and_incident_revoca
     let live = store.sessions_of(ACCOUNT).await.unwrap().len();
     assert!(live >= 2, "both browsers' sessions are in Redis ({live})");
     let admin = format!("http://127.0.0.1:{admin_port}/admin");
-    let done: Value = http()
-        .post(format!("{admin}/sessions/revoke"))
-        .bearer_auth("operator-token-of-the-it-centre-2026")
-        .json(&json!({"account": ACCOUNT, "operator": "it-centre"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = admin_post(
+        format!("{admin}/sessions/revoke"),
+        "operator-token-of-the-it-centre-2026",
+        json!({"account": ACCOUNT, "operator": "it-centre"}),
+    )
+    .await;
     assert_eq!(done["sessions"].as_u64(), Some(live as u64), "{done}");
     assert!(store.sessions_of(ACCOUNT).await.unwrap().is_empty(), "no session of the account is left in Redis");
     for browser in [&mut first, &mut second] {

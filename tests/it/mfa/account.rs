@@ -146,31 +146,20 @@ async fn an_operator_reset_makes_the_next_sign_in_enrol_again() {
     let mut browser = Browser::new();
     sign_in_to_account(&app, &mut browser, "haltt").await;
     enrol_totp(&app, &mut browser).await;
-    let listed: Value = http()
-        .get(format!("{admin}/mfa?account=haltt"))
-        .bearer_auth("operator-token-of-the-it-centre-2026")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value =
+        crate::app::admin_get(format!("{admin}/mfa?account=haltt"), "operator-token-of-the-it-centre-2026").await;
     assert_eq!(
         listed,
         json!({"account": "haltt@danang.gov.vn", "factors": ["totp", "recovery_codes"], "passkeys": []})
     );
     let denied = http().post(format!("{admin}/mfa/reset")).json(&json!({"account": "haltt"})).send().await.unwrap();
     assert_eq!(denied.status(), 401);
-    let reset: Value = http()
-        .post(format!("{admin}/mfa/reset"))
-        .bearer_auth("operator-token-of-the-it-centre-2026")
-        .json(&json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reset: Value = crate::app::admin_post(
+        format!("{admin}/mfa/reset"),
+        "operator-token-of-the-it-centre-2026",
+        json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}),
+    )
+    .await;
     assert_eq!(reset["removed"], json!(["totp", "recovery_codes"]));
 
     let mut fresh = Browser::new();

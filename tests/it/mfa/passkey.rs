@@ -94,29 +94,17 @@ async fn a_passkey_added_on_the_account_page_passes_the_step_up_once_per_challen
 
     // The IT centre sees the passkey by name (never its key), and a reset removes it with the rest.
     let admin = format!("http://127.0.0.1:{admin_port}/admin");
-    let listed: serde_json::Value = crate::app::http()
-        .get(format!("{admin}/mfa?account=haltt"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: serde_json::Value = crate::app::admin_get(format!("{admin}/mfa?account=haltt"), ADMIN_TOKEN).await;
     assert_eq!(listed["factors"], json!(["passkey", "recovery_codes"]));
     assert_eq!(listed["passkeys"][0]["name"], "Khóa USB");
     assert!(listed["passkeys"][0]["last_used"].is_u64(), "{listed}");
     assert!(!listed.to_string().contains(&B64.encode(&key.id)), "no credential id or key in the listing");
-    let reset: serde_json::Value = crate::app::http()
-        .post(format!("{admin}/mfa/reset"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reset: serde_json::Value = crate::app::admin_post(
+        format!("{admin}/mfa/reset"),
+        ADMIN_TOKEN,
+        json!({"account": "haltt@danang.gov.vn", "operator": "it-centre"}),
+    )
+    .await;
     assert_eq!(reset["removed"], json!(["passkey", "recovery_codes"]));
     let mut fresh = Browser::new();
     let pending = vanban(&app).await.start(&[], &[]);
